@@ -1,0 +1,385 @@
+"""User text -> sympy expression (or float), without ``eval``.
+
+Text from the CLI, config files and notebooks is parsed with ``ast.parse(text,
+mode="eval")`` and the tree is walked against a whitelist:
+
+- numbers: ``int`` and ``float`` literals (not ``bool``, ``complex`` or strings);
+- names: declared variables, allowed named quantities, and the constants ``pi`` and ``e``;
+- operators: binary ``+ - * / **``, unary ``-`` and ``+``, parentheses;
+- calls of a fixed list of functions (``FUNCTIONS``) with positional arguments only;
+- a flat tuple ``(0.9, 0.999)``, at the top level only, in :func:`evaluate`.
+
+Anything else (attributes, subscripts, lambdas, keywords, comprehensions, unknown or
+underscore names, text over ``MAX_LENGTH`` characters, exponents above ``MAX_EXPONENT``,
+nesting deeper than ``MAX_DEPTH``) raises :class:`ExpressionError`, a ``ValueError`` whose
+message is one line naming the offending part and what is allowed. Nothing in the text is
+ever executed: the walker builds the result itself, node by node.
+
+Two results share one walker: a sympy expression (:func:`parse_expression`, real symbols)
+and a plain float or tuple of floats (:func:`evaluate`, for hyperparameters such as
+``0.175*lr_opt``).
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import sympy
+
+__all__ = [
+    "MAX_LENGTH",
+    "MAX_EXPONENT",
+    "MAX_DEPTH",
+    "FUNCTIONS",
+    "CONSTANTS",
+    "ExpressionError",
+    "parse_expression",
+    "symbols_for",
+    "evaluate",
+]
+
+MAX_LENGTH = 1000  # characters of input text
+MAX_EXPONENT = 1000  # largest |exponent| of a numeric power
+MAX_DEPTH = 50  # deepest nesting of the syntax tree
+MAX_DIGITS = 4000  # largest number of decimal digits of an exact numeric power
+
+CONSTANTS = ("pi", "e")
+
+# name -> (sympy builder, float builder); one argument each.
+FUNCTIONS: dict[str, tuple[Callable[[Any], Any], Callable[[float], float]]] = {
+    "exp": (sympy.exp, math.exp),
+    "log": (sympy.log, math.log),
+    "sqrt": (sympy.sqrt, math.sqrt),
+    "sin": (sympy.sin, math.sin),
+    "cos": (sympy.cos, math.cos),
+    "tan": (sympy.tan, math.tan),
+    "atan": (sympy.atan, math.atan),
+    "sinh": (sympy.sinh, math.sinh),
+    "cosh": (sympy.cosh, math.cosh),
+    "tanh": (sympy.tanh, math.tanh),
+    "abs": (sympy.Abs, abs),
+    "sigmoid": (lambda x: 1 / (1 + sympy.exp(-x)), lambda x: 1.0 / (1.0 + math.exp(-x))),
+    "softplus": (lambda x: sympy.log(1 + sympy.exp(x)), lambda x: math.log1p(math.exp(x))),
+}
+
+_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_UNARY = {ast.USub: "-", ast.UAdd: "+"}
+
+_ALLOWED_SYNTAX = "numbers, names, + - * / **, unary -, parentheses and calls of " + ", ".join(
+    FUNCTIONS
+)
+
+
+class ExpressionError(ValueError):
+    """A rejected expression; ``str(error)`` is one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    """``text`` as a short one-line repr for messages."""
+    shown = text if len(text) <= limit else text[: limit - 3] + "..."
+    return repr(shown)
+
+
+# --------------------------------------------------------------------------- algebras
+class _SympyAlgebra:
+    """Builds sympy expressions; numeric powers are bounded before they are formed."""
+
+    def number(self, value):
+        if isinstance(value, int):
+            return sympy.Integer(value)
+        if not math.isfinite(value):
+            raise _Reject(f"number {value} is not finite")
+        return sympy.Float(value)
+
+    def constant(self, name):
+        return {"pi": sympy.pi, "e": sympy.E}[name]
+
+    def binary(self, op, a, b):
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "/":
+            return a / b
+        if b.is_Number:
+            if abs(b) > MAX_EXPONENT:
+                raise _Reject(f"exponent {b} exceeds {MAX_EXPONENT} in absolute value")
+            if a.is_Number and a != 0:
+                digits = abs(float(b)) * abs(float(sympy.log(abs(a), 10).evalf()))
+                if digits > MAX_DIGITS:
+                    raise _Reject(f"a power with more than {MAX_DIGITS} digits")
+        return a**b
+
+    def negate(self, a):
+        return -a
+
+    def call(self, name, arg):
+        return FUNCTIONS[name][0](arg)
+
+    def finish(self, value):
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise _Reject("the expression is undefined or infinite (division by zero?)")
+        if value.is_number and value.is_extended_real is False:
+            raise _Reject(f"the value {value} is not real")
+        return value
+
+
+class _FloatAlgebra:
+    """Evaluates in float arithmetic; every intermediate must be finite and real."""
+
+    def number(self, value):
+        try:
+            return self._finite(float(value))
+        except OverflowError:
+            raise _Reject("a number is too large") from None
+
+    def constant(self, name):
+        return {"pi": math.pi, "e": math.e}[name]
+
+    def binary(self, op, a, b):
+        if op == "+":
+            return self._finite(a + b)
+        if op == "-":
+            return self._finite(a - b)
+        if op == "*":
+            return self._finite(a * b)
+        if op == "/":
+            if b == 0:
+                raise _Reject("division by zero")
+            return self._finite(a / b)
+        if abs(b) > MAX_EXPONENT:
+            raise _Reject(f"exponent {b:g} exceeds {MAX_EXPONENT} in absolute value")
+        if a == 0 and b < 0:
+            raise _Reject("zero raised to a negative power")
+        try:
+            result = a**b
+        except OverflowError:
+            raise _Reject(f"({a:g})**{b:g} is too large") from None
+        if isinstance(result, complex):
+            raise _Reject(f"({a:g})**{b:g} is not real")
+        return self._finite(result)
+
+    def negate(self, a):
+        return -a
+
+    def call(self, name, arg):
+        try:
+            return self._finite(float(FUNCTIONS[name][1](arg)))
+        except (ValueError, OverflowError) as error:
+            raise _Reject(f"{name}({arg:g}) is undefined or too large") from error
+
+    def finish(self, value):
+        return value
+
+    @staticmethod
+    def _finite(value):
+        if not math.isfinite(value):
+            raise _Reject("the value is not finite")
+        return value
+
+
+class _Reject(Exception):
+    """Internal: ``(what, allowed)``, turned into an ExpressionError naming the text."""
+
+    def __init__(self, what: str, allowed: str = "") -> None:
+        super().__init__(what, allowed)
+        self.what = what
+        self.allowed = allowed
+
+
+# --------------------------------------------------------------------------- walker
+class _Walker:
+    """Walks a whitelisted AST, building the result with ``algebra``."""
+
+    def __init__(self, text: str, bound: Mapping[str, Any], algebra) -> None:
+        self.text = text
+        self.bound = bound
+        self.algebra = algebra
+
+    def part(self, node: ast.AST) -> str:
+        segment = ast.get_source_segment(self.text, node) or type(node).__name__
+        return _quote(segment, 40)
+
+    def names_allowed(self) -> str:
+        names = sorted(set(self.bound) | set(CONSTANTS))
+        return ", ".join(names)
+
+    def walk(self, node: ast.AST, depth: int = 0):
+        if depth > MAX_DEPTH:
+            raise _Reject(f"nesting deeper than {MAX_DEPTH} levels", "simplify the expression")
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if type(value) not in (int, float):
+                raise _Reject(
+                    f"constant {self.part(node)} is not allowed",
+                    "only int and float numbers are allowed",
+                )
+            return self.algebra.number(value)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            left = self.walk(node.left, depth + 1)
+            right = self.walk(node.right, depth + 1)
+            return self.algebra.binary(_OPERATORS[type(node.op)], left, right)
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+            operand = self.walk(node.operand, depth + 1)
+            return self.algebra.negate(operand) if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.Call):
+            return self.call(node, depth)
+        raise _Reject(
+            f"{self.describe(node)} {self.part(node)} is not allowed", f"allowed: {_ALLOWED_SYNTAX}"
+        )
+
+    def name(self, node: ast.Name):
+        name = node.id
+        if name.startswith("_"):
+            raise _Reject(f"name {name!r} is not allowed", "names may not start with '_'")
+        if name in self.bound:
+            return self.bound[name]
+        if name in CONSTANTS:
+            return self.algebra.constant(name)
+        if name in FUNCTIONS:
+            raise _Reject(f"function {name!r} must be called, as in {name}(x)")
+        raise _Reject(f"unknown name {name!r}", f"allowed names: {self.names_allowed()}")
+
+    def call(self, node: ast.Call, depth: int):
+        func = node.func
+        if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
+            raise _Reject(
+                f"call of {self.part(func)} is not allowed", f"functions: {', '.join(FUNCTIONS)}"
+            )
+        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            raise _Reject(f"{func.id}() takes exactly one positional argument")
+        return self.algebra.call(func.id, self.walk(node.args[0], depth + 1))
+
+    @staticmethod
+    def describe(node: ast.AST) -> str:
+        kinds = {
+            ast.Attribute: "attribute access",
+            ast.Subscript: "subscript",
+            ast.Lambda: "lambda",
+            ast.Tuple: "tuple",
+            ast.List: "list",
+            ast.Compare: "comparison",
+            ast.BoolOp: "boolean operator",
+            ast.BinOp: "operator",
+            ast.UnaryOp: "operator",
+        }
+        return kinds.get(type(node), f"syntax {type(node).__name__}")
+
+
+def _parse_tree(text: str) -> ast.expr:
+    if not isinstance(text, str):
+        raise ExpressionError(f"expression must be text, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(
+            f"expression {_quote(text, 30)} is {len(text)} characters long; "
+            f"at most {MAX_LENGTH} are allowed"
+        )
+    if not text.strip():
+        raise ExpressionError("expression is empty")
+    try:
+        return ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        reason = getattr(error, "msg", None) or type(error).__name__
+        raise ExpressionError(
+            f"cannot parse {_quote(text)}: {reason}; allowed: {_ALLOWED_SYNTAX}"
+        ) from None
+
+
+def _run(text: str, bound: Mapping[str, Any], algebra, allow_tuple: bool = False):
+    tree = _parse_tree(text)
+    walker = _Walker(text.strip(), bound, algebra)
+    try:
+        if allow_tuple and isinstance(tree, ast.Tuple):
+            return tuple(algebra.finish(walker.walk(item, 1)) for item in tree.elts)
+        return algebra.finish(walker.walk(tree))
+    except _Reject as reason:
+        allowed = f"; {reason.allowed}" if reason.allowed else ""
+        raise ExpressionError(f"{reason.what} in {_quote(text)}{allowed}") from None
+    except RecursionError:
+        raise ExpressionError(f"expression {_quote(text)} is nested too deeply") from None
+
+
+# --------------------------------------------------------------------------- public API
+def _as_name_list(names: str | Iterable[str]) -> list[str]:
+    if isinstance(names, str):
+        names = names.replace(",", " ").split()
+    return list(names)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_name(name: str) -> None:
+    if (
+        not isinstance(name, str)
+        or not name.isidentifier()
+        or keyword.iskeyword(name)
+        or name.startswith("_")
+        or name in FUNCTIONS
+    ):
+        raise ExpressionError(
+            f"{name!r} cannot be a variable name: use letters, digits and '_' "
+            f"(not leading), not a keyword or one of {', '.join(FUNCTIONS)}"
+        )
+
+
+def symbols_for(names: str | Iterable[str]) -> tuple[sympy.Symbol, ...]:
+    """Real sympy symbols for ``names`` (an iterable, or one string ``"w b"`` / ``"w,b"``)."""
+    listed = _as_name_list(names)
+    for name in listed:
+        _check_name(name)
+    return tuple(sympy.Symbol(name, real=True) for name in listed)
+
+
+def parse_expression(
+    text: str,
+    variables: str | Iterable[str | sympy.Symbol] = (),
+    names: Mapping[str, Any] | Iterable[str] = (),
+) -> sympy.Expr:
+    """The sympy expression of ``text`` in real ``variables``.
+
+    ``names`` are further allowed names: a mapping ``name -> value`` (a number or sympy
+    expression substituted as is) or an iterable of names that become real symbols.
+    Raises :class:`ExpressionError` for anything outside the whitelist.
+
+    >>> parse_expression("sigmoid(w*x + b)", variables=("w", "b"), names={"x": 2})
+    1/(1 + exp(-b - 2*w))
+    """
+    bound: dict[str, Any] = {}
+    if isinstance(names, Mapping):
+        for name, value in names.items():
+            _check_name(name)
+            bound[name] = _SympyAlgebra().number(value) if _is_number(value) else value
+    else:
+        bound.update({s.name: s for s in symbols_for(_as_name_list(names))})
+    for variable in _as_name_list(variables):
+        symbol = variable if isinstance(variable, sympy.Symbol) else symbols_for([variable])[0]
+        bound[symbol.name] = symbol
+    return _run(text, bound, _SympyAlgebra())
+
+
+def evaluate(text: str, values: Mapping[str, float] | None = None) -> float | tuple[float, ...]:
+    """The finite real value of ``text`` with named ``values``, e.g. ``"0.175*lr_opt"``.
+
+    A flat top-level tuple such as ``"(0.9, 0.999)"`` gives a tuple of floats.
+
+    >>> evaluate("0.5*lr_opt", {"lr_opt": 0.2})
+    0.1
+    """
+    bound = {}
+    for name, value in (values or {}).items():
+        _check_name(name)
+        bound[name] = float(value)
+    return _run(text, bound, _FloatAlgebra(), allow_tuple=True)

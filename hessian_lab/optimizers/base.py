@@ -1,0 +1,203 @@
+"""What every optimizer shares: hyperparameter fields, their validation and resolution.
+
+An optimizer is a frozen dataclass of hyperparameters with two pure methods,
+
+    state = opt.init(X, hp)                   X: (B, d)
+    X, state = opt.step(X, state, hp, oracle)
+
+where ``hp = opt.hyperparameters(B, backend)`` holds every hyperparameter resolved for a
+batch of B rows: a scalar stays a Python float (free to broadcast), a length-B sequence
+becomes a ``(B, 1)`` column on the backend, so one engine call sweeps B configurations.
+State is a small NamedTuple whose array fields have the batch as leading axis; the engine
+drops finished rows from ``X``, ``state`` and ``hp`` alike.
+
+Names and defaults follow torch.optim (``lr``, ``betas``, ``eps``, ``weight_decay``,
+``alpha``); the heavy-ball and Nesterov coefficient is ``beta``, as in the theory.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..backend import Backend, is_array, to_numpy
+
+__all__ = ["Optimizer", "Oracle", "hyper", "pair", "static", "take_rows"]
+
+
+def hyper(default: float, low: float = -math.inf, high: float = math.inf, *, open_high=False):
+    """A hyperparameter field: a scalar or one value per row, each in ``[low, high]``.
+
+    ``open_high=True`` makes the upper end exclusive (``[low, high)``, as for betas).
+    """
+    return field(default=default, metadata={"kind": "hyper", "range": (low, high, open_high)})
+
+
+def pair(default: tuple[float, float], low: float, high: float, *, open_high=False):
+    """Two hyperparameters that travel together, like Adam's ``betas=(beta1, beta2)``."""
+    return field(default=default, metadata={"kind": "pair", "range": (low, high, open_high)})
+
+
+def static(default: Any, choices: Sequence | None = None, minimum: int | None = None):
+    """A setting shared by every row (a flag or a count): it may change the code path."""
+    return field(default=default, metadata={"kind": "static", "choices": choices, "min": minimum})
+
+
+def _as_values(value: Any) -> np.ndarray:
+    if is_array(value) or isinstance(value, (list, tuple)):
+        return to_numpy(value).astype(np.float64).reshape(-1)
+    return np.asarray([value], dtype=np.float64)
+
+
+def _check_range(name: str, value: Any, spec: tuple[float, float, bool]) -> None:
+    low, high, open_high = spec
+    try:
+        values = _as_values(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or a list of numbers; got {value!r}") from None
+    if values.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    too_high = values >= high if open_high else values > high
+    if not np.all(np.isfinite(values)) or np.any(values < low) or np.any(too_high):
+        right = ")" if open_high else "]"
+        shown = value if values.size == 1 else f"{values.size} values incl. an out-of-range one"
+        raise ValueError(f"{name} must be finite and in [{low:g}, {high:g}{right}; got {shown}")
+
+
+def take_rows(tree: Any, keep):
+    """Index every batched array inside ``tree`` (NamedTuple, tuple, namespace) by ``keep``."""
+    if is_array(tree):
+        return tree[keep] if tree.ndim >= 1 else tree
+    if isinstance(tree, SimpleNamespace):
+        return SimpleNamespace(**{k: take_rows(v, keep) for k, v in vars(tree).items()})
+    if isinstance(tree, tuple):
+        items = [take_rows(v, keep) for v in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+    return tree
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """Base class. Subclasses declare fields with :func:`hyper`, :func:`pair`, :func:`static`."""
+
+    name: ClassVar[str] = ""
+    #: the state's NamedTuple type; subclasses set it
+    State: ClassVar[type] = tuple
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kind = f.metadata.get("kind")
+            if kind == "hyper":
+                _check_range(f.name, value, f.metadata["range"])
+            elif kind == "pair":
+                if not isinstance(value, (tuple, list)) or len(value) != 2:
+                    raise ValueError(f"{f.name} must be a pair of values; got {value!r}")
+                for i, part in enumerate(value):
+                    _check_range(f"{f.name}[{i}]", part, f.metadata["range"])
+                object.__setattr__(self, f.name, tuple(value))
+            elif kind == "static":
+                choices, minimum = f.metadata["choices"], f.metadata["min"]
+                if choices is not None and value not in choices:
+                    allowed = ", ".join(map(str, choices))
+                    raise ValueError(f"{f.name} must be one of {allowed}; got {value!r}")
+                if minimum is not None and (int(value) != value or value < minimum):
+                    raise ValueError(f"{f.name} must be an integer >= {minimum}; got {value!r}")
+
+    @classmethod
+    def hyperparameter_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def batch_size(self) -> int:
+        """The number of rows the vector hyperparameters ask for (1 if all are scalars)."""
+        sizes = {1}
+        for f in fields(self):
+            values = getattr(self, f.name)
+            parts = values if f.metadata.get("kind") == "pair" else (values,)
+            if f.metadata.get("kind") in ("hyper", "pair"):
+                sizes.update(_as_values(p).size for p in parts)
+        sizes.discard(1)
+        if len(sizes) > 1:
+            raise ValueError(f"vector hyperparameters have different lengths: {sorted(sizes)}")
+        return sizes.pop() if sizes else 1
+
+    def hyperparameters(self, batch: int, backend: Backend) -> SimpleNamespace:
+        """Every field resolved for ``batch`` rows: floats, or ``(batch, 1)`` columns."""
+
+        def resolve(name: str, value: Any):
+            values = _as_values(value)
+            if values.size == 1 and not (is_array(value) or isinstance(value, (list, tuple))):
+                return float(values[0])
+            if values.size != batch:
+                raise ValueError(
+                    f"{name} has {values.size} values but the batch has {batch} rows"
+                )
+            return backend.asarray(values.reshape(batch, 1))
+
+        resolved = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kind = f.metadata.get("kind")
+            if kind == "hyper":
+                resolved[f.name] = resolve(f.name, value)
+            elif kind == "pair":
+                resolved[f.name] = tuple(
+                    resolve(f"{f.name}[{i}]", part) for i, part in enumerate(value)
+                )
+            else:
+                resolved[f.name] = value
+        return SimpleNamespace(**resolved)
+
+    def init(self, X, hp):
+        raise NotImplementedError
+
+    def step(self, X, state, hp, oracle):
+        raise NotImplementedError
+
+
+class Oracle:
+    """What a step may ask of the problem: gradients anywhere, Hessian products, Hessians.
+
+    The engine hands over the gradient it already computed at the current iterate
+    (``remember``), so a method that needs ``grad f(X)`` at the iterate pays no second
+    product; a look-ahead point (Nesterov) is computed afresh.
+    """
+
+    def __init__(self, problem) -> None:
+        self.problem = problem
+        self._x = None
+        self._g = None
+
+    def remember(self, X, G) -> None:
+        self._x, self._g = X, G
+
+    def grad(self, X):
+        if X is self._x:
+            return self._g
+        return self.problem.grad(X)
+
+    def hvp(self, X, V):
+        return self.problem.hvp(X, V)
+
+    def hessian(self, X):
+        return self.problem.hessian(X)
+
+    def hessian_diagonal(self, X):
+        return self.problem.hessian_diagonal(X)
+
+
+def with_weight_decay(g, X, weight_decay):
+    """``g + weight_decay * X`` (torch.optim's L2 form); free when the decay is a scalar 0."""
+    if isinstance(weight_decay, float) and weight_decay == 0.0:
+        return g
+    return g + weight_decay * X
+
+
+def is_zero(value) -> bool:
+    """True for a scalar hyperparameter equal to 0 (a column is never assumed zero)."""
+    return isinstance(value, float) and value == 0.0

@@ -1,0 +1,206 @@
+"""Quadratic objectives, the model every convergence theorem starts from.
+
+    f(x) = 1/2 (x - c)^T H (x - c) + f*,    H = Q diag(lambda) Q^T,
+
+so ``grad f(x) = H (x - c)`` and ``Hv`` is the Hessian-vector product. With rotation
+``none`` (Q = I) H is diagonal and every product is an elementwise multiply: an
+axis-aligned problem never builds or multiplies a dense matrix.
+
+Spectra for ``from_condition``: ``lambda_i`` in ``[lambda_min, kappa * lambda_min]``,
+
+- ``geometric``: ``lambda_min * kappa^(i/(d-1))`` (evenly spaced on a log scale);
+- ``linear``: evenly spaced;
+- ``two-cluster``: the first half at ``lambda_min``, the rest at ``kappa * lambda_min``;
+- ``uniform``: the two ends, and the rest drawn uniformly between them from the seed.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..backend import backend_of
+from .base import Problem
+
+SPECTRA = ("geometric", "linear", "two-cluster", "uniform")
+ROTATIONS = ("none", "random")
+
+__all__ = ["Quadratic", "SPECTRA", "ROTATIONS", "spectrum", "haar_orthogonal", "steep_valley"]
+
+
+def spectrum(
+    dim: int, kappa: float, kind: str = "geometric", lambda_min: float = 1.0, seed: int = 0
+) -> np.ndarray:
+    """Eigenvalues ``(dim,)`` spanning ``[lambda_min, kappa * lambda_min]`` (see module doc)."""
+    if int(dim) != dim or dim < 1:
+        raise ValueError(f"dim must be a positive integer; got {dim!r}")
+    if not np.isfinite(kappa) or kappa < 1:
+        raise ValueError(f"kappa must be a finite number >= 1; got {kappa!r}")
+    if not np.isfinite(lambda_min) or lambda_min <= 0:
+        raise ValueError(f"lambda_min must be a finite number > 0; got {lambda_min!r}")
+    if kind not in SPECTRA:
+        raise ValueError(f"spectrum must be one of {', '.join(SPECTRA)}; got {kind!r}")
+    dim = int(dim)
+    lambda_max = kappa * lambda_min
+    if dim == 1:
+        return np.array([lambda_min])
+    if kind == "geometric":
+        return lambda_min * kappa ** (np.arange(dim) / (dim - 1))
+    if kind == "linear":
+        return np.linspace(lambda_min, lambda_max, dim)
+    if kind == "two-cluster":
+        low = dim // 2
+        return np.concatenate([np.full(low, lambda_min), np.full(dim - low, lambda_max)])
+    inner = np.random.default_rng(seed).uniform(lambda_min, lambda_max, size=dim - 2)
+    return np.concatenate([[lambda_min], np.sort(inner), [lambda_max]])
+
+
+def haar_orthogonal(dim: int, seed: int = 0) -> np.ndarray:
+    """A Haar-distributed random orthogonal ``(dim, dim)`` matrix (QR of a Gaussian, signs fixed)."""
+    G = np.random.default_rng(seed).standard_normal((dim, dim))
+    Q, R = np.linalg.qr(G)
+    return Q * np.sign(np.diag(R))
+
+
+class Quadratic(Problem):
+    """``f(x) = 1/2 (x-c)^T Q diag(lambda) Q^T (x-c) + f*`` on a batch ``X`` of shape ``(B, d)``.
+
+    Args:
+        eigenvalues: ``lambda``, one per coordinate of the eigenbasis (any sign; zeros and
+            negatives are allowed for teaching: a subspace of minimizers, or a saddle).
+        rotation: ``"none"`` (Q = I, axis-aligned), ``"random"`` (Haar Q from ``seed``) or
+            an explicit orthogonal ``(d, d)`` matrix whose columns are the eigenvectors.
+        center: ``c`` ``(d,)``, the stationary point (zeros by default).
+        min_value: ``f*``, the value at ``c``.
+        seed: seeds the random rotation.
+
+    Example:
+        >>> q = Quadratic([1.0, 100.0], center=[0.8, 0.6])
+        >>> q.condition_number
+        100.0
+    """
+
+    def __init__(self, eigenvalues, rotation="none", center=None, min_value=0.0, seed=0):
+        super().__init__()
+        lam = np.asarray(eigenvalues, dtype=np.float64).reshape(-1)
+        if lam.size == 0 or not np.all(np.isfinite(lam)):
+            raise ValueError("eigenvalues must be a non-empty list of finite numbers")
+        d = lam.size
+        self.dim = d
+        self.spectrum = lam
+        self.eigenvalues = np.sort(lam)
+        self.seed = seed
+        if isinstance(rotation, str):
+            if rotation not in ROTATIONS:
+                raise ValueError(
+                    f"rotation must be one of {', '.join(ROTATIONS)} or a matrix; got {rotation!r}"
+                )
+            self.rotation = rotation
+            self.Q = None if rotation == "none" else haar_orthogonal(d, seed)
+        else:
+            Q = np.asarray(rotation, dtype=np.float64)
+            if Q.shape != (d, d) or not np.allclose(Q.T @ Q, np.eye(d), atol=1e-10):
+                raise ValueError(f"rotation matrix must be orthogonal with shape ({d}, {d})")
+            self.rotation = "matrix"
+            self.Q = Q
+        c = np.zeros(d) if center is None else np.asarray(center, dtype=np.float64).reshape(-1)
+        if c.shape != (d,) or not np.all(np.isfinite(c)):
+            raise ValueError(f"center must be {d} finite numbers (one per dimension)")
+        self.center = c
+        if not np.isfinite(min_value):
+            raise ValueError(f"min_value must be finite; got {min_value!r}")
+        self.stationary_value = float(min_value)
+        convex = bool(np.all(lam >= 0))
+        self.minimizer = c if bool(np.all(lam > 0)) else None
+        self.min_value = float(min_value) if convex else None
+
+    @classmethod
+    def from_condition(
+        cls,
+        dim: int,
+        kappa: float,
+        spectrum_kind: str = "geometric",
+        lambda_min: float = 1.0,
+        rotation="none",
+        center=None,
+        min_value: float = 0.0,
+        seed: int = 0,
+    ) -> Quadratic:
+        """A ``dim``-dimensional quadratic with condition number ``kappa`` (see :func:`spectrum`)."""
+        lam = spectrum(dim, kappa, spectrum_kind, lambda_min, seed)
+        return cls(lam, rotation=rotation, center=center, min_value=min_value, seed=seed)
+
+    @property
+    def axis_aligned(self) -> bool:
+        return self.Q is None
+
+    @property
+    def hessian_matrix(self) -> np.ndarray:
+        """The dense ``H = Q diag(lambda) Q^T``, ``(d, d)``, on the host."""
+        if self.Q is None:
+            return np.diag(self.spectrum)
+        H = (self.Q * self.spectrum) @ self.Q.T
+        return (H + H.T) / 2
+
+    def _hessian_diagonal(self) -> np.ndarray:
+        if self.Q is None:
+            return self.spectrum
+        return np.einsum("ij,j,ij->i", self.Q, self.spectrum, self.Q)
+
+    @property
+    def condition_number(self) -> float:
+        """``lambda_max / lambda_min`` (inf when lambda_min <= 0)."""
+        low, high = self.eigenvalues[0], self.eigenvalues[-1]
+        return float(high / low) if low > 0 else float("inf")
+
+    def _arrays(self, X):
+        def build(backend):
+            return SimpleNamespace(
+                lam=backend.asarray(self.spectrum),
+                c=backend.asarray(self.center),
+                H=None if self.Q is None else backend.asarray(self.hessian_matrix),
+                diag=backend.asarray(self._hessian_diagonal()),
+                dense=None,
+            )
+
+        return self.constants(X, build)
+
+    def _apply(self, a, V):
+        return V * a.lam if a.H is None else V @ a.H
+
+    def value_and_grad(self, X):
+        """``f(X)`` ``(B,)`` and ``H (X - c)`` ``(B, d)``, sharing the one product."""
+        a = self._arrays(X)
+        E = X - a.c
+        G = self._apply(a, E)
+        return 0.5 * (E * G).sum(axis=-1) + self.stationary_value, G
+
+    def loss(self, X):
+        return self.value_and_grad(X)[0]
+
+    def grad(self, X):
+        a = self._arrays(X)
+        return self._apply(a, X - a.c)
+
+    def hvp(self, X, V):
+        return self._apply(self._arrays(X), V)
+
+    def hessian(self, X):
+        """``H`` broadcast to ``(B, d, d)`` (built densely on first use, for small problems)."""
+        a = self._arrays(X)
+        if a.dense is None:
+            a.dense = backend_of(X).asarray(self.hessian_matrix)
+        return backend_of(X).xp.broadcast_to(a.dense, (X.shape[0], self.dim, self.dim))
+
+    def hessian_diagonal(self, X):
+        return X * 0 + self._arrays(X).diag
+
+    def __repr__(self) -> str:
+        lam = np.array2string(self.spectrum, precision=4, threshold=6)
+        return f"Quadratic(eigenvalues={lam}, rotation={self.rotation!r}, dim={self.dim})"
+
+
+def steep_valley() -> Quadratic:
+    """The classic teaching valley: ``lambda = (1, 100)``, center ``(0.8, 0.6)``, axis-aligned."""
+    return Quadratic([1.0, 100.0], center=[0.8, 0.6])
