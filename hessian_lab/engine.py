@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import Backend, backend_of, get_backend, is_array, namespace, to_numpy
+from .backend import Backend, backend_of, get_backend, is_array, to_numpy
 from .optimizers.base import Optimizer, Oracle, take_rows
 
 CRITERIA = ("loss", "distance", "grad")
@@ -178,8 +178,9 @@ def run(
     if X.shape[1] != problem.dim:
         raise ValueError(f"x0 has dimension {X.shape[1]} but the problem has {problem.dim}")
     with np.errstate(all="ignore"):
-        return _Loop(problem, optimizer, X, backend, criterion, tol, int(max_steps), bound,
-                     record).run()
+        return _Loop(
+            problem, optimizer, X, backend, criterion, tol, int(max_steps), bound, record
+        ).run()
 
 
 class _Loop:
@@ -228,9 +229,9 @@ class _Loop:
                 finished = xp.ones_like(finished)
             done = to_numpy(finished)
             rows = self.rows[done]
-            self.final_x[self.backend.asarray(rows) if self.backend.name == "torch" else rows] = (
-                X[finished]
-            )
+            self.final_x[self.backend.asarray(rows) if self.backend.name == "torch" else rows] = X[
+                finished
+            ]
             self.final_loss[rows] = to_numpy(f[finished])
             self.final_criterion[rows] = to_numpy(value[finished])
             self.steps[rows] = t

@@ -134,9 +134,7 @@ class Optimizer:
             if values.size == 1 and not (is_array(value) or isinstance(value, (list, tuple))):
                 return float(values[0])
             if values.size != batch:
-                raise ValueError(
-                    f"{name} has {values.size} values but the batch has {batch} rows"
-                )
+                raise ValueError(f"{name} has {values.size} values but the batch has {batch} rows")
             return backend.asarray(values.reshape(batch, 1))
 
         resolved = {}

@@ -57,7 +57,7 @@ def spectrum(
 
 
 def haar_orthogonal(dim: int, seed: int = 0) -> np.ndarray:
-    """A Haar-distributed random orthogonal ``(dim, dim)`` matrix (QR of a Gaussian, signs fixed)."""
+    """A Haar-distributed random orthogonal ``(dim, dim)`` matrix (QR of a Gaussian, sign-fixed)."""
     G = np.random.default_rng(seed).standard_normal((dim, dim))
     Q, R = np.linalg.qr(G)
     return Q * np.sign(np.diag(R))
@@ -127,7 +127,7 @@ class Quadratic(Problem):
         min_value: float = 0.0,
         seed: int = 0,
     ) -> Quadratic:
-        """A ``dim``-dimensional quadratic with condition number ``kappa`` (see :func:`spectrum`)."""
+        """A ``dim``-dimensional quadratic of condition number ``kappa`` (see :func:`spectrum`)."""
         lam = spectrum(dim, kappa, spectrum_kind, lambda_min, seed)
         return cls(lam, rotation=rotation, center=center, min_value=min_value, seed=seed)
 

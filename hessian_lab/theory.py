@@ -1,0 +1,250 @@
+"""The theory bridge: a quadratic's spectrum and an optimizer -> predicted rate and steps.
+
+The linear methods (GD, heavy ball, Nesterov, Newton, exact diagonal Newton) act on a
+quadratic's error ``e = x - c`` mode by mode. In a basis of modes ``e = V w`` every
+coordinate follows a two-term recurrence
+
+    w_{t+1} = a w_t - b w_{t-1},      w_{-1} = w_0  (the methods start at rest)
+
+    GD            a = 1 - lr*mu,                  b = 0
+    heavy ball    a = 1 + beta - lr*mu,           b = beta
+    Nesterov      a = (1 - lr*mu) (1 + beta),     b = (1 - lr*mu) beta
+    Newton        a = 1 - lr,                     b = 0   (every mode with mu != 0)
+
+(``mu`` is the mode's eigenvalue: of H, or of ``diag(H)^-1 H`` for diagonal Newton). With
+roots ``r1, r2`` of ``r^2 - a r + b`` (``|r1| >= |r2|``) the solution is closed-form,
+
+    w_t = w_0 (U_t - b U_{t-1}),    U_t = sum_{k=0}^{t} r1^k r2^(t-k)
+        = r1^t * expm1((t+1) log q) / expm1(log q),   q = r2 / r1,
+
+evaluated without cancellation near a double root (``U_t -> (t+1) r^t``). The criteria
+follow from ``w_t``: ``||e||``, ``1/2 e^T H e`` and ``||H e||``. Predicted steps are the
+first t where the criterion holds — exact, not the bound ``log(tol/e0)/log(R)``. The
+rate is the spectral radius ``max |r1|`` over the whole spectrum. Adaptive methods have no
+closed form and are reported as such rather than guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backend import to_numpy
+from .optimizers import GD, DiagonalNewton, Momentum, Nesterov, Newton, Optimizer
+
+__all__ = ["Prediction", "predict", "predicted_path", "named_quantities", "LINEAR_METHODS"]
+
+LINEAR_METHODS = tuple(cls.name for cls in (GD, Momentum, Nesterov, Newton, DiagonalNewton))
+_CHUNK = 256
+_MAX_WORK = 2e8
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted ``rate`` ``(B,)`` (per-step contraction) and ``steps`` ``(B,)`` float.
+
+    ``steps`` is NaN where the criterion is never met within ``max_steps`` (or no closed form
+    exists); ``note`` says which theory was used, or why there is none.
+    """
+
+    rate: np.ndarray
+    steps: np.ndarray
+    note: str
+
+    @property
+    def available(self) -> bool:
+        return bool(np.any(np.isfinite(self.rate)))
+
+
+def _column(value, batch: int) -> np.ndarray:
+    """A hyperparameter (scalar or length-B) as a ``(B, 1)`` float array."""
+    return np.broadcast_to(np.asarray(to_numpy(value), dtype=np.float64).reshape(-1, 1), (batch, 1))
+
+
+def _unavailable(batch: int, note: str) -> Prediction:
+    nan = np.full(batch, np.nan)
+    return Prediction(nan, nan.copy(), note)
+
+
+def _recurrence(optimizer: Optimizer, mu: np.ndarray, batch: int):
+    """Coefficients ``a, b`` ``(B, m)`` of every mode's recurrence (see module doc)."""
+    lr = _column(optimizer.lr, batch)
+    if isinstance(optimizer, Newton):
+        a = np.where(mu == 0, 1.0, 1.0 - lr)
+        return a, np.zeros_like(a)
+    step = 1.0 - lr * mu
+    if isinstance(optimizer, (GD, DiagonalNewton)):
+        return step, np.zeros_like(step)
+    beta = _column(optimizer.beta, batch)
+    if isinstance(optimizer, Momentum):
+        return 1.0 + beta - lr * mu, beta + 0 * mu
+    return step * (1.0 + beta), step * beta
+
+
+def _roots(a: np.ndarray, b: np.ndarray):
+    disc = np.sqrt((a * a - 4 * b).astype(complex))
+    r1, r2 = (a + disc) / 2, (a - disc) / 2
+    swap = np.abs(r2) > np.abs(r1)
+    return np.where(swap, r2, r1), np.where(swap, r1, r2)
+
+
+def _u_powers(r1, r2, t: np.ndarray):
+    """``U_t`` for ``t`` ``(T,)`` -> ``(T, B, m)`` complex (see module doc); ``U_{-1} = 0``."""
+    T = t[:, None, None]
+    log_q = np.log(r2 / r1)
+    ratio = np.expm1((T + 1) * log_q) / np.expm1(log_q)
+    ratio = np.where(log_q == 0, T + 1.0, ratio)
+    ratio = np.where(r2 == 0, 1.0, ratio)
+    U = np.where(r1 == 0, (T == 0) * 1.0, r1**T * ratio)
+    return np.where(t[:, None, None] < 0, 0.0, U)
+
+
+def _modes(problem, optimizer):
+    """Mode eigenvalues ``mu`` (m,), basis V (d, m) with ``e = V w``, and if V is orthonormal."""
+    if isinstance(optimizer, DiagonalNewton):
+        if np.any(problem._hessian_diagonal() <= 0):
+            return None
+        if problem.axis_aligned:
+            return np.ones(problem.dim), None, True
+        H = problem.hessian_matrix
+        diag = np.diag(H)
+        scale = 1 / np.sqrt(diag)
+        mu, U = np.linalg.eigh(scale[:, None] * H * scale[None, :])
+        return mu, scale[:, None] * U, False
+    if problem.axis_aligned:
+        return problem.spectrum, None, True
+    return problem.spectrum, problem.Q, True
+
+
+def _criterion_values(W, problem, V, orthonormal, criterion):
+    """Criterion ``(T, B)`` from mode coordinates ``W`` ``(T, B, m)``."""
+    if orthonormal:
+        lam = problem.spectrum
+        weights = {"distance": 1.0, "loss": lam / 2, "grad": lam * lam}[criterion]
+        total = np.sum(weights * W * W, axis=-1)
+    else:
+        E = W @ V.T
+        if criterion == "distance":
+            total = np.sum(E * E, axis=-1)
+        else:
+            HE = E @ problem.hessian_matrix
+            total = np.sum(E * HE, axis=-1) / 2 if criterion == "loss" else np.sum(HE * HE, -1)
+    return total if criterion == "loss" else np.sqrt(total)
+
+
+@dataclass(frozen=True)
+class _LinearModel:
+    """A linear method on a quadratic, mode by mode: start coordinates and recurrence roots."""
+
+    problem: object
+    V: np.ndarray | None
+    orthonormal: bool
+    W0: np.ndarray  # (B, m) start error in mode coordinates
+    b: np.ndarray  # (B, m)
+    r1: np.ndarray  # (B, m) complex, the larger root
+    r2: np.ndarray  # (B, m) complex
+
+    @property
+    def rate(self) -> np.ndarray:
+        return np.max(np.abs(self.r1), axis=1)
+
+    def criterion(self, criterion: str, t: np.ndarray, rows=slice(None)) -> np.ndarray:
+        """The criterion's value ``(T, B)`` at the steps ``t`` ``(T,)`` (rows selectable)."""
+        r1, r2 = self.r1[rows], self.r2[rows]
+        U = _u_powers(r1, r2, t)
+        W = (self.W0[rows] * (U - self.b[rows] * _u_powers(r1, r2, t - 1))).real
+        return _criterion_values(W, self.problem, self.V, self.orthonormal, criterion)
+
+
+def _linear_model(problem, optimizer: Optimizer, x0) -> _LinearModel | str:
+    """The mode model of this run, or the reason there is none."""
+    X0 = np.atleast_2d(np.asarray(to_numpy(x0), dtype=np.float64))
+    batch = max(optimizer.batch_size(), X0.shape[0])
+    if not hasattr(problem, "spectrum"):
+        return "no closed form: not a quadratic"
+    if optimizer.name not in LINEAR_METHODS:
+        return f"no closed form for {optimizer.name} (adaptive method)"
+    if np.any(_column(getattr(optimizer, "weight_decay", 0.0), batch) != 0):
+        return "no closed form with weight_decay"
+    modes = _modes(problem, optimizer)
+    if modes is None:
+        return "no closed form: diag(H) has a non-positive entry"
+    mu, V, orthonormal = modes
+    E0 = np.broadcast_to(X0 - problem.center, (batch, problem.dim))
+    if V is None:
+        W0 = E0
+    elif orthonormal:
+        W0 = E0 @ V
+    else:
+        W0 = np.linalg.solve(V, E0.T).T
+    a, b = _recurrence(optimizer, mu[None, :], batch)
+    r1, r2 = _roots(a, b)
+    return _LinearModel(problem, V, orthonormal, W0, b, r1, r2)
+
+
+def predicted_path(problem, optimizer: Optimizer, x0, criterion: str, steps) -> np.ndarray:
+    """The criterion's predicted value ``(T, B)`` at ``steps`` ``(T,)`` for a linear method.
+
+    Raises ValueError (saying why) where there is no closed form.
+    """
+    model = _linear_model(problem, optimizer, x0)
+    if isinstance(model, str):
+        raise ValueError(model)
+    with np.errstate(all="ignore"):
+        return model.criterion(criterion, np.asarray(steps, dtype=np.int64).reshape(-1))
+
+
+def predict(
+    problem,
+    optimizer: Optimizer,
+    x0,
+    criterion: str = "loss",
+    tol: float = 1e-6,
+    max_steps: int = 10_000,
+) -> Prediction:
+    """Predicted rate and steps to ``tol`` for every row of a run (see module doc).
+
+    Args mirror :func:`hessian_lab.engine.run`; ``x0`` is ``(d,)`` or ``(B, d)``.
+    """
+    model = _linear_model(problem, optimizer, x0)
+    if isinstance(model, str):
+        X0 = np.atleast_2d(np.asarray(to_numpy(x0)))
+        return _unavailable(max(optimizer.batch_size(), X0.shape[0]), model)
+    batch = model.W0.shape[0]
+    steps = np.full(batch, np.nan)
+    if batch * problem.dim * (max_steps + 1) > _MAX_WORK:
+        return Prediction(model.rate, steps, "rate only: too large to predict steps")
+    pending = np.ones(batch, dtype=bool)
+    with np.errstate(all="ignore"):
+        for start in range(0, max_steps + 1, _CHUNK):
+            t = np.arange(start, min(start + _CHUNK, max_steps + 1))
+            hit = model.criterion(criterion, t, pending) <= tol
+            found = hit.any(axis=0)
+            rows = np.flatnonzero(pending)
+            steps[rows[found]] = t[np.argmax(hit[:, found], axis=0)]
+            pending[rows[found]] = False
+            if not pending.any():
+                break
+    note = "exact: closed-form linear recurrence on the eigen-decomposition of the start error"
+    return Prediction(model.rate, steps, note)
+
+
+def named_quantities(problem) -> dict[str, float]:
+    """The named theory quantities of a problem's spectrum (``lr_opt``, ``lr_max``, ...).
+
+    Defined from the extreme eigenvalues ``lambda_min``, ``lambda_max``; these are the
+    names a hyperparameter expression may use (``0.175*lr_opt``, ``1.01*lr_max``).
+    """
+    from .symbolic.rates import theory_quantities
+
+    eigenvalues = getattr(problem, "eigenvalues", None)
+    if eigenvalues is None:
+        raise ValueError("theory quantities need a problem with a known spectrum (a quadratic)")
+    low, high = float(eigenvalues[0]), float(eigenvalues[-1])
+    if not (low > 0 and math.isfinite(high)):
+        raise ValueError(
+            f"theory quantities need a positive spectrum; lambda_min = {low:g} is not > 0"
+        )
+    return theory_quantities(low, high)
