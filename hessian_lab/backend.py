@@ -11,6 +11,7 @@ the seeded random generators that optimizers keep in their state.
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,13 @@ def namespace(X: Any):
 
 def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
+
+
+def _nvidia_gpu_visible() -> bool:
+    """A cheap look for an NVIDIA driver, so ``auto`` imports torch only where it may pay."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidia0")
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,8 @@ def get_backend(name: str = "auto", dtype: str = "float64") -> Backend:
     if not torch_available():
         if name == "torch":
             raise ValueError("backend 'torch' needs torch: pip install 'hessian_lab[torch]'")
+        return Backend("numpy", dtype)
+    if name == "auto" and not _nvidia_gpu_visible():
         return Backend("numpy", dtype)
     import torch
 

@@ -208,45 +208,54 @@ class _Loop:
         self.min_value = getattr(problem, "min_value", None)
 
     def measure(self, X, f, G):
+        """The criterion's value per active row, ``(B,)``."""
         xp = self.xp
         if self.criterion == "loss":
-            return f - self.min_value
-        if self.criterion == "grad":
-            return xp.linalg.vector_norm(G, axis=1)
-        return xp.linalg.vector_norm(X - self.target, axis=1)
+            return f if self.min_value == 0 else f - self.min_value
+        R = G if self.criterion == "grad" else X - self.target
+        return xp.sqrt(xp.vecdot(R, R))
 
     def check(self, t: int, f, G) -> None:
-        """Measure the active rows at step t; retire those that converged or diverged."""
-        xp, X = self.xp, self.X
-        value = self.measure(X, f, G)
-        inside = xp.all(xp.abs(X) < self.bound, axis=1) & xp.isfinite(f)
-        diverged = ~inside
-        finished = diverged | (value <= self.tol)
+        """Measure the active rows at step t; retire those that converged or diverged.
+
+        The common case (nothing finished) costs two full reductions; NaN anywhere fails
+        both comparisons and so takes the careful path.
+        """
+        value = self.measure(self.X, f, G)
         if self.record:
             self.remember(t, f)
-        if t == self.max_steps or bool(xp.any(finished)):
-            if t == self.max_steps:
-                finished = xp.ones_like(finished)
-            done = to_numpy(finished)
-            rows = self.rows[done]
-            self.final_x[self.backend.asarray(rows) if self.backend.name == "torch" else rows] = X[
-                finished
-            ]
-            self.final_loss[rows] = to_numpy(f[finished])
-            self.final_criterion[rows] = to_numpy(value[finished])
-            self.steps[rows] = t
-            div = to_numpy(diverged)[done]
-            conv = to_numpy(value <= self.tol)[done] & ~div
-            self.status[rows[div]] = DIVERGED
-            self.status[rows[conv]] = CONVERGED
-            keep = ~finished
-            keep_host = ~done
-            self.rows = self.rows[keep_host]
-            self.X = X[keep]
-            self.state = take_rows(self.state, keep)
-            self.hp = take_rows(self.hp, keep)
-            G = G[keep]
-        self.oracle.remember(self.X, G)
+        if (
+            t < self.max_steps
+            and float(self.xp.min(value)) > self.tol
+            and float(self.xp.max(self.xp.abs(self.X))) < self.bound
+        ):
+            self.oracle.remember(self.X, G)
+            return
+        self.retire(t, f, G, value)
+
+    def retire(self, t: int, f, G, value) -> None:
+        """Freeze the rows that finished at step t and drop them from the active set."""
+        xp, X = self.xp, self.X
+        inside = xp.all(xp.abs(X) < self.bound, axis=1) & xp.isfinite(f)
+        converged = inside & (value <= self.tol)
+        finished = ~inside | converged
+        if t == self.max_steps:
+            finished = xp.ones_like(finished)
+        done = to_numpy(finished)
+        rows = self.rows[done]
+        targets = self.backend.asarray(rows) if self.backend.name == "torch" else rows
+        self.final_x[targets] = X[finished]
+        self.final_loss[rows] = to_numpy(f[finished])
+        self.final_criterion[rows] = to_numpy(value[finished])
+        self.steps[rows] = t
+        self.status[rows[~to_numpy(inside)[done]]] = DIVERGED
+        self.status[rows[to_numpy(converged)[done]]] = CONVERGED
+        keep = ~finished
+        self.rows = self.rows[~done]
+        self.X = X[keep]
+        self.state = take_rows(self.state, keep)
+        self.hp = take_rows(self.hp, keep)
+        self.oracle.remember(self.X, G[keep])
 
     def remember(self, t: int, f) -> None:
         if "loss" in self.history:

@@ -157,6 +157,7 @@ class Quadratic(Problem):
     def _arrays(self, X):
         def build(backend):
             return SimpleNamespace(
+                xp=backend.xp,
                 lam=backend.asarray(self.spectrum),
                 c=backend.asarray(self.center),
                 H=None if self.Q is None else backend.asarray(self.hessian_matrix),
@@ -174,7 +175,8 @@ class Quadratic(Problem):
         a = self._arrays(X)
         E = X - a.c
         G = self._apply(a, E)
-        return 0.5 * (E * G).sum(axis=-1) + self.stationary_value, G
+        f = 0.5 * a.xp.vecdot(E, G)
+        return (f + self.stationary_value if self.stationary_value else f), G
 
     def loss(self, X):
         return self.value_and_grad(X)[0]
