@@ -19,11 +19,14 @@ rows still running. Histories are kept only when ``record`` asks for them.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
+from array_api_compat import device as array_device
 
 from .backend import Backend, backend_of, get_backend, is_array, to_numpy
 from .optimizers.base import Optimizer, Oracle, take_rows
@@ -105,8 +108,8 @@ class RunResult:
 def _batch_x0(x0, batch: int, backend: Backend | None, dtype: str | None):
     if backend is None:
         backend = backend_of(x0) if is_array(x0) else get_backend("auto", dtype or "float64")
-        if dtype is not None and backend.dtype != dtype:
-            backend = Backend(backend.name, dtype, backend.device)
+    if dtype is not None and backend.dtype != dtype:
+        backend = Backend(backend.name, dtype, backend.device)
     X = backend.asarray(x0)
     if X.ndim == 1:
         X = backend.xp.reshape(X, (1, X.shape[0]))
@@ -162,9 +165,9 @@ def run(
         dtype: ``"float64"`` (default) or ``"float32"``.
     """
     _criterion_needs(problem, criterion)
-    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
+    if not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be a finite number > 0; got {tol!r}")
-    if int(max_steps) != max_steps or max_steps < 0:
+    if not isinstance(max_steps, numbers.Integral) or max_steps < 0:
         raise ValueError(f"max_steps must be an integer >= 0; got {max_steps!r}")
     if not bound > 0:
         raise ValueError(f"bound must be > 0; got {bound!r}")
@@ -183,6 +186,25 @@ def run(
         ).run()
 
 
+#: Hyperparameter columns ``(B, 1)`` are materialised as ``(B, d)`` when ``d`` is at most
+#: this: NumPy broadcasts a column over a short row much more slowly than it runs a flat
+#: elementwise loop (values are identical, only the memory layout changes).
+EXPAND_COLUMNS_MAX_DIM = 64
+
+
+def _expand_columns(tree, B: int, d: int, xp):
+    """Every ``(B, 1)`` array in the hyperparameter namespace made ``(B, d)`` (see above)."""
+    if is_array(tree):
+        if tree.ndim == 2 and tree.shape[1] == 1 and d > 1:
+            return xp.asarray(xp.broadcast_to(tree, (B, d)), copy=True)
+        return tree
+    if isinstance(tree, SimpleNamespace):
+        return SimpleNamespace(**{k: _expand_columns(v, B, d, xp) for k, v in vars(tree).items()})
+    if isinstance(tree, tuple) and not hasattr(tree, "_fields"):
+        return tuple(_expand_columns(v, B, d, xp) for v in tree)
+    return tree
+
+
 class _Loop:
     """One engine call's mutable bookkeeping (kept out of the optimizers)."""
 
@@ -190,14 +212,16 @@ class _Loop:
         self.problem, self.optimizer, self.X, self.backend = problem, optimizer, X, backend
         self.criterion, self.tol, self.max_steps, self.bound = criterion, tol, max_steps, bound
         self.xp = backend.xp
-        B = X.shape[0]
+        B, d = X.shape
         self.hp = optimizer.hyperparameters(B, backend)
+        if d <= EXPAND_COLUMNS_MAX_DIM:
+            self.hp = _expand_columns(self.hp, B, d, self.xp)
         self.state = optimizer.init(X, self.hp)
         self.oracle = Oracle(problem)
         self.rows = np.arange(B)
         self.status = np.full(B, MAX_STEPS, dtype=object)
         self.steps = np.full(B, max_steps, dtype=np.int64)
-        self.final_x = self.xp.asarray(X, copy=True)
+        self.final_x = None  # allocated when the first rows retire before the others
         self.final_loss = np.full(B, np.nan)
         self.final_criterion = np.full(B, np.nan)
         self.record = record
@@ -206,6 +230,8 @@ class _Loop:
         if criterion == "distance":
             self.target = backend.asarray(problem.minimizer)
         self.min_value = getattr(problem, "min_value", None)
+        self.on_torch = backend.name == "torch"
+        self.ones = None
 
     def measure(self, X, f, G):
         """The criterion's value per active row, ``(B,)``."""
@@ -218,44 +244,83 @@ class _Loop:
     def check(self, t: int, f, G) -> None:
         """Measure the active rows at step t; retire those that converged or diverged.
 
-        The common case (nothing finished) costs two full reductions; NaN anywhere fails
-        both comparisons and so takes the careful path.
+        The common case (nothing finished) costs three reductions and no host work per
+        row: ``min(value) > tol``, and ``max|x| + 0 * sum(f) < bound``, where the zero term
+        turns any infinite or NaN loss into NaN (a loss can overflow while every ``|x_i|``
+        is still inside the box). NaN fails both comparisons and takes the careful path.
         """
         value = self.measure(self.X, f, G)
         if self.record:
             self.remember(t, f)
-        if (
-            t < self.max_steps
-            and float(self.xp.min(value)) > self.tol
-            and float(self.xp.max(self.xp.abs(self.X))) < self.bound
-        ):
-            self.oracle.remember(self.X, G)
+        if t < self.max_steps and value.min() > self.tol:
+            if abs(self.X).max() + f.sum() * 0 < self.bound:
+                self.oracle.remember(self.X, G)
+                return
+            self.retire(t, f, G, value, boxed=False)
             return
-        self.retire(t, f, G, value)
+        self.retire(t, f, G, value, boxed=abs(self.X).max() + f.sum() * 0 < self.bound)
 
-    def retire(self, t: int, f, G, value) -> None:
+    def _index(self, idx: np.ndarray):
+        """Host integer indices as an index of the backend's arrays."""
+        if self.on_torch:
+            import torch
+
+            return torch.as_tensor(idx, device=self.X.device)
+        return idx
+
+    def _inside(self, X, f, boxed: bool) -> np.ndarray:
+        """Host ``(B,)`` bool: the row is inside the box and its loss is finite."""
+        xp = self.xp
+        finite = xp.isfinite(f)
+        if boxed:  # every |x_i| < bound and every loss finite: no per-row work
+            return np.ones(X.shape[0], dtype=bool)
+        # rows with some |x_i| >= bound (or NaN), counted by a matrix-vector product:
+        # NumPy reduces along a short axis slowly
+        if self.ones is None:
+            self.ones = xp.ones(X.shape[1], dtype=X.dtype, device=array_device(X))
+        outside = xp.matmul(xp.astype(~(abs(X) < self.bound), X.dtype), self.ones)
+        return to_numpy((outside == 0) & finite)
+
+    def retire(self, t: int, f, G, value, boxed: bool = False) -> None:
         """Freeze the rows that finished at step t and drop them from the active set."""
         xp, X = self.xp, self.X
-        inside = xp.all(xp.abs(X) < self.bound, axis=1) & xp.isfinite(f)
-        converged = inside & (value <= self.tol)
+        inside = self._inside(X, f, bool(boxed))
+        converged = inside & (to_numpy(value) <= self.tol)
         finished = ~inside | converged
         if t == self.max_steps:
-            finished = xp.ones_like(finished)
-        done = to_numpy(finished)
+            finished[:] = True
+        done = np.flatnonzero(finished)
+        if done.size == 0:
+            self.oracle.remember(X, G)
+            return
         rows = self.rows[done]
-        targets = self.backend.asarray(rows) if self.backend.name == "torch" else rows
-        self.final_x[targets] = X[finished]
-        self.final_loss[rows] = to_numpy(f[finished])
-        self.final_criterion[rows] = to_numpy(value[finished])
         self.steps[rows] = t
-        self.status[rows[~to_numpy(inside)[done]]] = DIVERGED
-        self.status[rows[to_numpy(converged)[done]]] = CONVERGED
-        keep = ~finished
-        self.rows = self.rows[~done]
-        self.X = X[keep]
+        self.status[rows[~inside[done]]] = DIVERGED
+        self.status[rows[converged[done]]] = CONVERGED
+        everything = done.size == self.rows.size
+        if everything and self.final_x is None:
+            # every row ends now: the iterates are the result, no copy needed
+            self.final_x = X
+            self.final_loss[rows] = to_numpy(f)
+            self.final_criterion[rows] = to_numpy(value)
+            self.rows = self.rows[:0]
+            return
+        if self.final_x is None:  # the first retirement: every row is still active
+            self.final_x = xp.asarray(X, copy=True)
+        picked = self._index(done)
+        self.final_x[self._index(rows)] = xp.take(X, picked, axis=0)
+        self.final_loss[rows] = to_numpy(xp.take(f, picked, axis=0))
+        self.final_criterion[rows] = to_numpy(xp.take(value, picked, axis=0))
+        if everything:
+            self.rows = self.rows[:0]
+            return
+        keep_host = np.flatnonzero(~finished)
+        keep = self._index(keep_host)
+        self.rows = self.rows[keep_host]
+        self.X = xp.take(X, keep, axis=0)
         self.state = take_rows(self.state, keep)
         self.hp = take_rows(self.hp, keep)
-        self.oracle.remember(self.X, G[keep])
+        self.oracle.remember(self.X, xp.take(G, keep, axis=0))
 
     def remember(self, t: int, f) -> None:
         if "loss" in self.history:
