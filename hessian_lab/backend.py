@@ -148,12 +148,15 @@ def rademacher(generator, like):
     if is_torch_array(like):
         import torch
 
-        bits = torch.randint(
+        z = torch.randint(
             0, 2, tuple(like.shape), generator=generator, device=like.device, dtype=like.dtype
         )
-        return 2 * bits - 1
-    bits = generator.integers(0, 2, size=like.shape)
-    return (2 * bits - 1).astype(like.dtype)
+    else:
+        z = generator.integers(0, 2, size=like.shape).astype(like.dtype)
+    # 0/1 -> -1/+1 in place: two passes over one fresh array (exact for small integers)
+    z *= 2
+    z -= 1
+    return z
 
 
 def is_array(x) -> bool:

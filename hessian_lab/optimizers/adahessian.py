@@ -17,8 +17,8 @@ def hutchinson_diagonal(oracle, X, generator, n_samples: int = 1):
     total = None
     for _ in range(n_samples):
         z = rademacher(generator, X)
-        sample = z * oracle.hvp(X, z)
-        total = sample if total is None else total + sample
+        z *= oracle.hvp(X, z)  # z is fresh: the sample z * Hz takes its place
+        total = z if total is None else total + z
     return total if n_samples == 1 else total / n_samples
 
 
@@ -94,10 +94,25 @@ class AdaHessian(Optimizer):
         D = state.D
         if (t - 1) % self.update_each == 0:
             D = self.estimate(X, state.generator, oracle)
-        m = beta1 * state.m + (1 - beta1) * g
-        v = beta2 * state.v + (1 - beta2) * (D * D)
-        den = (v / (1 - beta2**t)) ** (hp.hessian_power / 2) + hp.eps
-        update = m / (1 - beta1**t) / den
+        # the same arithmetic as m = beta1 m + (1 - beta1) g etc., updating fresh arrays
+        # in place so a large d costs no extra temporaries
+        m = beta1 * state.m
+        m += (1 - beta1) * g
+        DD = D * D
+        DD *= 1 - beta2
+        v = beta2 * state.v
+        v += DD
+        del DD
+        den = v / (1 - beta2**t)
+        if isinstance(hp.hessian_power, float) and hp.hessian_power == 1.0:
+            den = namespace(den).sqrt(den)
+        else:
+            den **= hp.hessian_power / 2
+        den += hp.eps
+        update = m / (1 - beta1**t)
+        update /= den
+        del den
         if not is_zero(hp.weight_decay):
-            update = update + hp.weight_decay * X
-        return X - hp.lr * update, self.State(m, v, D, t, state.generator)
+            update += hp.weight_decay * X
+        update *= hp.lr
+        return X - update, self.State(m, v, D, t, state.generator)

@@ -50,17 +50,27 @@ class Adam(Optimizer):
                 X = X * (1 - hp.lr * hp.weight_decay)
         else:
             g = with_weight_decay(g, X, hp.weight_decay)
-        m = beta1 * state.m + (1 - beta1) * g
-        v = beta2 * state.v + (1 - beta2) * (g * g)
+        # m = beta1 m + (1 - beta1) g and so on, updating fresh arrays in place
+        m = beta1 * state.m
+        m += (1 - beta1) * g
+        gg = g * g
+        gg *= 1 - beta2
+        v = beta2 * state.v
+        v += gg
+        del gg
         v_max = None
         if self.amsgrad:
             v_max = v if t == 1 else namespace(v).maximum(state.v_max, v)
             v_used = v_max
         else:
             v_used = v
-        den = v_used**0.5 / (1 - beta2**t) ** 0.5 + hp.eps
-        X = X - (hp.lr / (1 - beta1**t)) * (m / den)
-        return X, self.State(m, v, v_max, t)
+        den = namespace(v_used).sqrt(v_used)
+        den /= (1 - beta2**t) ** 0.5
+        den += hp.eps
+        update = m / den
+        del den
+        update *= hp.lr / (1 - beta1**t)
+        return X - update, self.State(m, v, v_max, t)
 
 
 @dataclass(frozen=True)

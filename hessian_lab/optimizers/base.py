@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..backend import Backend, is_array, to_numpy
+from ..backend import Backend, is_array, namespace, to_numpy
 
 __all__ = ["Optimizer", "Oracle", "hyper", "pair", "static", "take_rows"]
 
@@ -70,9 +70,17 @@ def _check_range(name: str, value: Any, spec: tuple[float, float, bool]) -> None
 
 
 def take_rows(tree: Any, keep):
-    """Index every batched array inside ``tree`` (NamedTuple, tuple, namespace) by ``keep``."""
+    """Index every batched array inside ``tree`` (NamedTuple, tuple, namespace) by ``keep``.
+
+    ``keep`` is a boolean mask or an integer index array of the trees' backend; integer
+    indices go through ``take`` (several times faster than fancy indexing on short rows).
+    """
     if is_array(tree):
-        return tree[keep] if tree.ndim >= 1 else tree
+        if tree.ndim == 0:
+            return tree
+        if keep.dtype == bool or str(keep.dtype) == "torch.bool":
+            return tree[keep]
+        return namespace(tree).take(tree, keep, axis=0)
     if isinstance(tree, SimpleNamespace):
         return SimpleNamespace(**{k: take_rows(v, keep) for k, v in vars(tree).items()})
     if isinstance(tree, tuple):
