@@ -30,7 +30,7 @@ import baselines  # noqa: E402
 import hessian_lab as hl  # noqa: E402
 from hessian_lab.problems.quadratic import spectrum  # noqa: E402
 
-FIGURES = ("sweep", "dense", "axis", "startup", "memory")
+FIGURES = ("sweep", "dense", "axis", "startup", "memory", "symbolic")
 RESULTS: list[tuple[str, str, float, str, bool | None]] = []
 
 
@@ -315,12 +315,60 @@ def figure_memory(quick: bool) -> None:
     target("memory", "peak RSS of the sweep (MB)", peak, "< 200 MB", peak < 200)
 
 
+# --- figure 6 (issue 3) -------------------------------------------------------------------
+
+SYMBOLIC_CHILD = """
+import time
+start = time.perf_counter()
+from hessian_lab.symbolic import rates
+rates.formulas(); rates.theory_quantities(1.0, 10.0)
+rates.heavy_ball.spectral_radius; rates.nesterov.spectral_radius
+cold = time.perf_counter() - start
+start = time.perf_counter()
+rates.formulas(); rates.theory_quantities(1.0, 10.0)
+print(cold, time.perf_counter() - start)
+"""
+
+
+def figure_symbolic(quick: bool) -> None:
+    print("\n[6] symbolic layer: derivation cost and lambdified problems on the hot path")
+    n = 1 if quick else 5
+    colds, warms = [], []
+    for _ in range(n):
+        out = subprocess.run(
+            [sys.executable, "-c", SYMBOLIC_CHILD], capture_output=True, text=True, check=True
+        )
+        cold, warm = map(float, out.stdout.split()[-2:])
+        colds.append(cold)
+        warms.append(warm)
+    cold, warm = statistics.median(colds), statistics.median(warms)
+    line(f"GD / heavy-ball / Nesterov rate set, cold (median of {n})", f"{cold:.3f} s")
+    line("the same, cached", f"{warm * 1e6:.1f} us")
+    target("symbolic", "cold derivation (s)", cold, "< 2 s", cold < 2.0)
+
+    from hessian_lab.problems.expression import ExpressionProblem
+
+    hand = hl.Quadratic([1.0, 100.0], center=[0.8, 0.6])
+    typed = ExpressionProblem(
+        "(x - 0.8)**2 / 2 + 100 * (y - 0.6)**2 / 2", ["x", "y"], min_value=0.0
+    )
+    X = np.random.default_rng(0).standard_normal((4096, 2))
+    repeats = 20 if quick else 200
+    t_typed, _ = median_time(lambda: typed.value_and_grad(X), repeats)
+    t_quad, _ = median_time(lambda: hand.value_and_grad(X), repeats)
+    line(f"lambdified value_and_grad, B=4096 (median of {repeats})", f"{t_typed * 1e6:.1f} us")
+    line("Quadratic.value_and_grad, same batch", f"{t_quad * 1e6:.1f} us")
+    ratio = t_typed / t_quad
+    target("symbolic", "lambdified / hand-written NumPy", ratio, "<= 3 (NumPy speed)", ratio <= 3)
+
+
 RUNNERS = {
     "sweep": figure_sweep,
     "dense": figure_dense,
     "axis": figure_axis,
     "startup": figure_startup,
     "memory": figure_memory,
+    "symbolic": figure_symbolic,
 }
 
 

@@ -47,7 +47,7 @@ MAX_EXPONENT = 1000  # largest |exponent| of a numeric power
 MAX_DEPTH = 50  # deepest nesting of the syntax tree
 MAX_DIGITS = 4000  # largest number of decimal digits of an exact numeric power
 
-CONSTANTS = ("pi", "e")
+CONSTANTS = ("pi", "e", "E")  # E: sympy's printed name of e
 
 # name -> (sympy builder, float builder); one argument each.
 FUNCTIONS: dict[str, tuple[Callable[[Any], Any], Callable[[float], float]]] = {
@@ -62,6 +62,7 @@ FUNCTIONS: dict[str, tuple[Callable[[Any], Any], Callable[[float], float]]] = {
     "cosh": (sympy.cosh, math.cosh),
     "tanh": (sympy.tanh, math.tanh),
     "abs": (sympy.Abs, abs),
+    "Abs": (sympy.Abs, abs),  # sympy's own spelling, so printed expressions parse back
     "sigmoid": (lambda x: 1 / (1 + sympy.exp(-x)), lambda x: 1.0 / (1.0 + math.exp(-x))),
     "softplus": (lambda x: sympy.log(1 + sympy.exp(x)), lambda x: math.log1p(math.exp(x))),
 }
@@ -99,7 +100,7 @@ class _SympyAlgebra:
         return sympy.Float(value)
 
     def constant(self, name):
-        return {"pi": sympy.pi, "e": sympy.E}[name]
+        return {"pi": sympy.pi, "e": sympy.E, "E": sympy.E}[name]
 
     def binary(self, op, a, b):
         if op == "+":
@@ -143,7 +144,7 @@ class _FloatAlgebra:
             raise _Reject("a number is too large") from None
 
     def constant(self, name):
-        return {"pi": math.pi, "e": math.e}[name]
+        return {"pi": math.pi, "e": math.e, "E": math.e}[name]
 
     def binary(self, op, a, b):
         if op == "+":

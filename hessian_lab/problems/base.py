@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from array_api_compat import device
+
 from ..backend import backend_of
 
 
@@ -49,7 +51,7 @@ class Problem:
         """Dense Hessians ``(B, d, d)``, one column per unit-vector Hessian-vector product."""
         xp = backend_of(X).xp
         B, d = X.shape
-        eye = xp.eye(d, dtype=X.dtype, device=xp.device(X))
+        eye = xp.eye(d, dtype=X.dtype, device=device(X))
         columns = [self.hvp(X, xp.broadcast_to(eye[i, :], (B, d))) for i in range(d)]
         return xp.stack(columns, axis=2)
 
@@ -58,7 +60,7 @@ class Problem:
         xp = backend_of(X).xp
         H = self.hessian(X)
         d = X.shape[1]
-        idx = xp.arange(d, device=xp.device(X))
+        idx = xp.arange(d, device=device(X))
         return H[:, idx, idx]
 
     def constants(self, X, build):

@@ -21,8 +21,58 @@ from ..expr import parse_expression, symbols_for
 __all__ = ["Derivation", "derive"]
 
 
+SIMPLIFY_MAX_OPS = 40  # larger entries get a cheap rewrite instead of sympy.simplify
+
+
+def _tidy(entry: sympy.Expr) -> sympy.Expr:
+    """``simplify`` for small entries; cheap ``factor_terms`` for large ones (speed bound)."""
+    if sympy.count_ops(entry) <= SIMPLIFY_MAX_OPS:
+        return sympy.simplify(entry)
+    return sympy.factor_terms(entry)
+
+
 def _simplify(matrix: sympy.Matrix) -> sympy.Matrix:
-    return matrix.applyfunc(sympy.simplify)
+    return matrix.applyfunc(_tidy)
+
+
+def _det(matrix: sympy.Matrix) -> sympy.Expr:
+    """Laplace expansion along the first row, with no simplification (sympy's own ``det``
+    simplifies while it pivots, which is very slow on sigmoid-sized entries)."""
+    n = matrix.rows
+    if n == 1:
+        return matrix[0, 0]
+    return sympy.Add(
+        *(
+            (-1) ** j * matrix[0, j] * _det(matrix.minor_submatrix(0, j))
+            for j in range(n)
+            if matrix[0, j] != 0
+        )
+    )
+
+
+def _is_identically_zero(entry: sympy.Expr, symbols, trials: int = 3) -> bool:
+    """Zero as a function: exactly, or numerically at a few random rational points."""
+    if entry == 0 or (sympy.count_ops(entry) <= SIMPLIFY_MAX_OPS and _tidy(entry) == 0):
+        return True
+    for trial in range(trials):
+        point = {s: sympy.Rational(3 + 2 * i + trial, 7 + trial) for i, s in enumerate(symbols)}
+        value = complex(entry.evalf(subs=point))
+        if abs(value) > 1e-12:
+            return False
+    return True
+
+
+def _newton_step(hessian: sympy.Matrix, gradient: sympy.Matrix, symbols) -> sympy.Matrix | None:
+    """``-H^{-1} g`` by Cramer's rule: ``-det(H with column i := g) / det(H)``."""
+    determinant = _det(hessian)
+    if _is_identically_zero(determinant, symbols):
+        return None
+    columns = []
+    for i in range(hessian.cols):
+        replaced = hessian.copy()
+        replaced[:, i] = gradient
+        columns.append(-_det(replaced) / determinant)
+    return _simplify(sympy.Matrix(columns))
 
 
 @dataclass(frozen=True)
@@ -91,9 +141,6 @@ def derive(
     gradient = sympy.Matrix([expression]).jacobian(x).T
     hessian = gradient.jacobian(x)
     gradient, hessian = _simplify(gradient), _simplify(hessian)
-    if hessian.det() == 0:
-        newton_step = None
-    else:
-        newton_step = _simplify(-hessian.LUsolve(gradient))
+    newton_step = _newton_step(hessian, gradient, symbols)
     diagonal = _simplify(sympy.Matrix([-gradient[i] / hessian[i, i] for i in range(len(symbols))]))
     return Derivation(expression, symbols, gradient, hessian, newton_step, diagonal)

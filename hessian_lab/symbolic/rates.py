@@ -1,0 +1,372 @@
+"""Contraction factors, stability bounds and optimal hyperparameters on quadratics.
+
+On ``f(x) = 1/2 x^T H x`` every linear method acts on each eigen-component (eigenvalue
+``lam`` of ``H``) separately; write ``h = lr * lam``.
+
+- Gradient descent: ``x <- (1 - h) x``; factor ``r = 1 - lr*lam``; over ``[mu, L]`` the rate
+  ``R(lr) = max(|1 - lr*mu|, |1 - lr*L|)``, stable for ``lr < lr_max = 2/L``, best at
+  ``lr_opt = 2/(mu + L)`` with ``R = (kappa - 1)/(kappa + 1)``, ``kappa = L/mu``.
+- Heavy ball ``x_{t+1} = x_t - lr*lam*x_t + beta (x_t - x_{t-1})`` and Nesterov
+  ``y_t = x_t + beta (x_t - x_{t-1})``, ``x_{t+1} = y_t - lr*lam*y_t``: on the state
+  ``(x_t, x_{t-1})`` a 2x2 iteration matrix ``T``, characteristic polynomial
+  ``z^2 - a z + c`` (heavy ball ``a = 1 + beta - h``, ``c = beta``; Nesterov
+  ``a = (1 + beta)(1 - h)``, ``c = beta (1 - h)``), spectral radius ``rho(T)``.
+- Adam anchors, Hessian-power preconditioning, and the steady-state gains of momentum.
+
+Everything is a sympy expression in the shared symbols below (``formulas()``) and a fast
+numeric counterpart (``theory_quantities``, ``gd_rate``, ``heavy_ball_rate``,
+``nesterov_rate``). The optima are *derived* here (by ``solve``), and the tests check
+them against the closed forms in the literature and against numeric runs.
+
+References: Polyak (1964) for the heavy ball; Lessard, Recht & Packard (2016) for
+Nesterov's quadratic optimum ``lr = 4/(3L + mu)``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import sympy
+
+__all__ = [
+    "lr",
+    "beta",
+    "lam",
+    "mu",
+    "L",
+    "kappa",
+    "k",
+    "beta1",
+    "beta2",
+    "eps",
+    "z",
+    "g",
+    "QUANTITY_NAMES",
+    "gd_factor",
+    "gd_rate_expr",
+    "gd_optimum",
+    "MomentumMethod",
+    "heavy_ball",
+    "nesterov",
+    "heavy_ball_optimum",
+    "nesterov_optimum",
+    "nesterov_textbook",
+    "adam_step",
+    "adam_sign_descent_step",
+    "adam_frozen_stability_bound",
+    "hessian_power_factor",
+    "hessian_power_kappa",
+    "momentum_gains",
+    "formulas",
+    "theory_quantities",
+    "gd_rate",
+    "heavy_ball_rate",
+    "nesterov_rate",
+    "two_by_two_radius",
+]
+
+# Shared symbols. Step sizes, eigenvalues and the condition number are positive;
+# momentum coefficients are positive (the formulas hold on [0, 1) by continuity).
+lr = sympy.Symbol("lr", positive=True)
+beta = sympy.Symbol("beta", positive=True)
+lam = sympy.Symbol("lambda", positive=True)
+mu = sympy.Symbol("mu", positive=True)
+L = sympy.Symbol("L", positive=True)
+kappa = sympy.Symbol("kappa", positive=True)
+k = sympy.Symbol("k", real=True)
+beta1 = sympy.Symbol("beta1", positive=True)
+beta2 = sympy.Symbol("beta2", positive=True)
+eps = sympy.Symbol("eps", positive=True)
+z = sympy.Symbol("z")  # eigenvalue of an iteration matrix (complex in general)
+g = sympy.Symbol("g", real=True)  # a gradient component
+
+QUANTITY_NAMES = (
+    "lambda_min",
+    "lambda_max",
+    "kappa",
+    "lr_max",
+    "lr_opt",
+    "rate_opt",
+    "lr_hb_opt",
+    "beta_hb_opt",
+    "rate_hb_opt",
+    "lr_nag_opt",
+    "beta_nag_opt",
+    "rate_nag_opt",
+    "lr_nag_textbook",
+    "beta_nag_textbook",
+    "rate_nag_textbook",
+)
+
+
+def _in_kappa(expr: sympy.Expr) -> sympy.Expr:
+    """Rewrite an expression in ``mu, L`` through ``kappa = L/mu`` (where it depends on it)."""
+    return sympy.simplify(expr.subs(L, kappa * mu))
+
+
+# --------------------------------------------------------------------------- GD
+gd_factor = 1 - lr * lam
+"""Per-eigencomponent contraction of gradient descent: ``x_{t+1} = (1 - lr*lam) x_t``."""
+
+gd_rate_expr = sympy.Max(sympy.Abs(1 - lr * mu), sympy.Abs(1 - lr * L))
+"""``R(lr) = max_{lam in {mu, L}} |1 - lr*lam|`` (|r| is convex in lam: the ends decide)."""
+
+
+@lru_cache(maxsize=1)
+def gd_optimum() -> dict[str, sympy.Expr]:
+    """``lr_max`` (|1 - lr L| = 1), ``lr_opt`` (1 - lr mu = -(1 - lr L)), ``rate_opt``."""
+    (lr_max,) = sympy.solve(sympy.Eq(1 - lr * L, -1), lr)
+    (lr_opt,) = sympy.solve(sympy.Eq(1 - lr * mu, -(1 - lr * L)), lr)
+    rate_opt = _in_kappa((1 - lr * mu).subs(lr, lr_opt))
+    return {"lr_max": lr_max, "lr_opt": lr_opt, "rate_opt": rate_opt}
+
+
+# --------------------------------------------------------------------------- momentum
+class MomentumMethod:
+    """A two-step linear method on one eigen-component, from its iteration matrix.
+
+    ``matrix`` maps ``(x_t, x_{t-1})`` to ``(x_{t+1}, x_t)``; its characteristic
+    polynomial is ``z^2 - trace z + det``.
+    """
+
+    def __init__(self, name: str, matrix: sympy.Matrix) -> None:
+        self.name = name
+        self.matrix = matrix
+
+    @property
+    def trace(self) -> sympy.Expr:
+        return sympy.expand(self.matrix.trace())
+
+    @property
+    def det(self) -> sympy.Expr:
+        return sympy.expand(self.matrix.det())
+
+    @property
+    def characteristic_polynomial(self) -> sympy.Expr:
+        return sympy.expand((z * sympy.eye(2) - self.matrix).det())
+
+    @property
+    def discriminant(self) -> sympy.Expr:
+        """``trace^2 - 4 det``: negative means complex roots of modulus ``sqrt(det)``."""
+        return sympy.expand(self.trace**2 - 4 * self.det)
+
+    @property
+    def eigenvalues(self) -> tuple[sympy.Expr, sympy.Expr]:
+        root = sympy.sqrt(self.discriminant)
+        return ((self.trace + root) / 2, (self.trace - root) / 2)
+
+    @property
+    def complex_modulus(self) -> sympy.Expr:
+        """``|z|`` when the roots are complex: ``|z|^2 = z * conj(z) = det``."""
+        return sympy.sqrt(self.det)
+
+    @property
+    def spectral_radius(self) -> sympy.Piecewise:
+        """``rho(lr, beta, lam)``: ``(|a| + sqrt(a^2 - 4c))/2`` for real roots, else ``sqrt(c)``."""
+        a, c, disc = self.trace, self.det, self.discriminant
+        return sympy.Piecewise(
+            ((sympy.Abs(a) + sympy.sqrt(disc)) / 2, disc >= 0),
+            (sympy.sqrt(c), True),
+        )
+
+    @property
+    def stability_conditions(self) -> tuple[sympy.Expr, sympy.Expr]:
+        """Jury's test for ``z^2 - a z + c``: both roots inside the unit disc iff
+        ``|c| < 1`` and ``|a| < 1 + c``."""
+        a, c = self.trace, self.det
+        return (sympy.Abs(c) < 1, sympy.Abs(a) < 1 + c)
+
+
+heavy_ball = MomentumMethod("heavy_ball", sympy.Matrix([[1 + beta - lr * lam, -beta], [1, 0]]))
+nesterov = MomentumMethod(
+    "nesterov", sympy.Matrix([[(1 + beta) * (1 - lr * lam), -beta * (1 - lr * lam)], [1, 0]])
+)
+
+heavy_ball_stability = 2 + 2 * beta
+"""Heavy ball is stable iff ``0 < lr*lam < 2 + 2 beta`` (for ``0 <= beta < 1``)."""
+
+nesterov_stability = (2 + 2 * beta) / (1 + 2 * beta)
+"""Nesterov is stable iff ``0 < lr*lam < (2 + 2 beta)/(1 + 2 beta)`` (for ``0 <= beta < 1``):
+Jury's ``|a| < 1 + c`` with ``1 - h < 0`` gives ``(h - 1)(1 + 2 beta) < 1``."""
+
+
+@lru_cache(maxsize=1)
+def heavy_ball_critical_beta() -> sympy.Expr:
+    """The critically damped beta (double root) for ``h = lr*lam < 1``: ``(1 - sqrt(h))^2``."""
+    s = sympy.Symbol("s", positive=True)  # s = sqrt(beta)
+    # discriminant (1 + s^2 - h)^2 - 4 s^2 = 0  <=>  1 + s^2 - h = 2 s  (branch s < 1)
+    roots = sympy.solve(sympy.Eq(1 + s**2 - lr * lam, 2 * s), s)
+    small = [r for r in roots if sympy.simplify(r.subs({lr: 1, lam: sympy.Rational(1, 4)})) < 1]
+    return sympy.simplify(small[0] ** 2)
+
+
+@lru_cache(maxsize=1)
+def heavy_ball_optimum() -> dict[str, sympy.Expr]:
+    """Polyak's tuning: ``mu`` and ``L`` both critically damped with opposite-sign roots.
+
+    With ``s = sqrt(lr)``: ``1 - s sqrt(mu) = s sqrt(L) - 1`` gives
+    ``lr = 4/(sqrt(L) + sqrt(mu))^2``, ``beta = (1 - sqrt(lr mu))^2
+    = ((sqrt(kappa) - 1)/(sqrt(kappa) + 1))^2`` and the rate ``sqrt(beta)``.
+    """
+    s = sympy.Symbol("s", positive=True)
+    (s_opt,) = sympy.solve(sympy.Eq(1 - s * sympy.sqrt(mu), s * sympy.sqrt(L) - 1), s)
+    lr_opt = sympy.simplify(s_opt**2)
+    beta_opt = _in_kappa((1 - s_opt * sympy.sqrt(mu)) ** 2)
+    rate = _in_kappa(1 - s_opt * sympy.sqrt(mu))  # = sqrt(beta_opt), non-negative
+    return {"lr_hb_opt": lr_opt, "beta_hb_opt": beta_opt, "rate_hb_opt": rate}
+
+
+@lru_cache(maxsize=1)
+def nesterov_optimum() -> dict[str, sympy.Expr]:
+    """Nesterov's best tuning on quadratics (Lessard, Recht & Packard 2016, Table 1).
+
+    ``lr = 4/(3L + mu)``, ``beta = (sqrt(3 kappa + 1) - 2)/(sqrt(3 kappa + 1) + 2)``; the
+    smallest eigenvalue is then critically damped, with the double root
+    ``a/2 = (1 + beta)(1 - lr mu)/2 = 1 - 2/sqrt(3 kappa + 1)``, the rate.
+    """
+    q = sympy.sqrt(3 * kappa + 1)
+    lr_opt = 4 / (3 * L + mu)
+    beta_opt = (q - 2) / (q + 2)
+    double_root = ((1 + beta) * (1 - lr * mu) / 2).subs({beta: beta_opt, lr: lr_opt})
+    rate = sympy.simplify(_in_kappa(double_root))
+    return {"lr_nag_opt": lr_opt, "beta_nag_opt": beta_opt, "rate_nag_opt": rate}
+
+
+@lru_cache(maxsize=1)
+def nesterov_textbook() -> dict[str, sympy.Expr]:
+    """The textbook tuning ``lr = 1/L``, ``beta = (sqrt(kappa) - 1)/(sqrt(kappa) + 1)``.
+
+    At ``lam = mu`` the discriminant vanishes (a double root at ``1 - 1/sqrt(kappa)``); for
+    larger ``lam`` the roots are complex with modulus ``sqrt(beta (1 - h))``, smaller. So the
+    spectral radius over ``[mu, L]`` is the double root ``a/2`` at ``mu``.
+    """
+    lr_tb = 1 / L
+    beta_tb = (sympy.sqrt(kappa) - 1) / (sympy.sqrt(kappa) + 1)
+    at_mu = {beta: beta_tb, lr: lr_tb, lam: mu}
+    rate = sympy.simplify(_in_kappa((nesterov.trace / 2).subs(at_mu)))
+    return {"lr_nag_textbook": lr_tb, "beta_nag_textbook": beta_tb, "rate_nag_textbook": rate}
+
+
+# --------------------------------------------------------------------------- Adam
+def adam_step(grad=g, m_prev=0, v_prev=0, b1=beta1, b2=beta2, eps_=eps, t=1) -> sympy.Expr:
+    """One Adam step ``-lr m_hat / (sqrt(v_hat) + eps)`` with bias correction at step ``t``:
+    ``m = b1 m_prev + (1 - b1) g``, ``v = b2 v_prev + (1 - b2) g^2``,
+    ``m_hat = m/(1 - b1^t)``, ``v_hat = v/(1 - b2^t)``."""
+    m = b1 * m_prev + (1 - b1) * grad
+    v = b2 * v_prev + (1 - b2) * grad**2
+    m_hat = m / (1 - b1**t)
+    v_hat = v / (1 - b2**t)
+    return -lr * m_hat / (sympy.sqrt(v_hat) + eps_)
+
+
+@lru_cache(maxsize=1)
+def adam_sign_descent_step() -> sympy.Expr:
+    """``beta1 = beta2 = eps = 0``: the step is ``-lr g/|g| = -lr sign(g)`` for any history
+    and any ``g != 0`` (at ``g = 0`` Adam's step is 0/0)."""
+    m_prev, v_prev = sympy.symbols("m_prev v_prev", real=True)
+    g_nonzero = sympy.Symbol("g", real=True, nonzero=True)
+    t = sympy.Symbol("t", positive=True)
+    step = sympy.simplify(adam_step(g_nonzero, m_prev, v_prev, 0, 0, 0, t=t))
+    step = step.subs(g_nonzero / sympy.Abs(g_nonzero), sympy.sign(g_nonzero))
+    return step.subs(g_nonzero, g)
+
+
+@lru_cache(maxsize=1)
+def adam_frozen_stability_bound() -> sympy.Expr:
+    """Largest stable ``lambda_max(P^{-1} H)`` for Adam with its preconditioner ``P`` frozen.
+
+    ``m_t = beta1 m_{t-1} + (1 - beta1) H x_t``, ``x_{t+1} = x_t - lr P^{-1} m_t`` is, per
+    eigenvalue ``lam`` of ``P^{-1} H``, the heavy ball with step ``lr (1 - beta1)`` and
+    momentum ``beta1``; its bound ``lr (1 - beta1) lam < 2 + 2 beta1`` gives
+    ``lam < (2 + 2 beta1)/(lr (1 - beta1))``.
+    """
+    (bound,) = sympy.solve(
+        sympy.Eq(lr * (1 - beta1) * lam, heavy_ball_stability.subs(beta, beta1)), lam
+    )
+    return sympy.simplify(bound)
+
+
+# --------------------------------------------------------------------------- preconditioning
+hessian_power_factor = 1 - lr * lam ** (1 - k)
+"""Diagonal preconditioning by ``|H_ii|^k`` on an axis-aligned quadratic:
+``x_i <- x_i - lr lam_i x_i / lam_i^k``, factor ``r_i = 1 - lr lam_i^(1-k)``."""
+
+hessian_power_kappa = kappa ** sympy.Abs(1 - k)
+"""Condition number of the preconditioned spectrum ``lam^(1-k)`` on ``[mu, L]``:
+``kappa^(1-k)`` for ``k <= 1`` (``kappa^(k-1)`` beyond, where the order flips)."""
+
+
+# --------------------------------------------------------------------------- momentum gains
+@lru_cache(maxsize=1)
+def momentum_gains() -> dict[str, sympy.Expr]:
+    """Steady state of ``v <- beta v + g_t``: ``|v| / |g|`` for a constant gradient
+    (fixed point ``v = beta v + g``: ``1/(1 - beta)``) and an alternating one
+    (``v_t = (-1)^t c``: ``-c = beta c + g``, ``|c|/g = 1/(1 + beta)``)."""
+    v = sympy.Symbol("v")
+    (constant,) = sympy.solve(sympy.Eq(v, beta * v + g), v)
+    (alternating,) = sympy.solve(sympy.Eq(-v, beta * v + g), v)
+    return {
+        "gain_constant": sympy.simplify(constant / g),
+        "gain_alternating": sympy.simplify(sympy.Abs(alternating / g)),
+    }
+
+
+# --------------------------------------------------------------------------- collected
+@lru_cache(maxsize=1)
+def formulas() -> dict[str, sympy.Expr]:
+    """The named theory quantities as sympy expressions in ``mu``, ``L``, ``kappa``."""
+    found = {"lambda_min": mu, "lambda_max": L, "kappa": L / mu}
+    for part in (gd_optimum, heavy_ball_optimum, nesterov_optimum, nesterov_textbook):
+        found.update(part())
+    return {name: found[name] for name in QUANTITY_NAMES}
+
+
+@lru_cache(maxsize=1)
+def _quantity_function():
+    """One lambdified function ``(mu, L) -> tuple of QUANTITY_NAMES values`` (plain math)."""
+    exprs = [sympy.sympify(e).subs(kappa, L / mu) for e in formulas().values()]
+    return sympy.lambdify((mu, L), exprs, modules="math")
+
+
+def theory_quantities(lambda_min: float, lambda_max: float) -> dict[str, float]:
+    """Numeric values of :func:`formulas` for the spectrum ``[lambda_min, lambda_max]``."""
+    if not 0 < lambda_min <= lambda_max or not np.isfinite(lambda_max):
+        raise ValueError(
+            f"need 0 < lambda_min <= lambda_max < inf; got {lambda_min!r}, {lambda_max!r}"
+        )
+    values = _quantity_function()(float(lambda_min), float(lambda_max))
+    return {name: float(value) for name, value in zip(QUANTITY_NAMES, values, strict=True)}
+
+
+# --------------------------------------------------------------------------- numeric rates
+def two_by_two_radius(a, c):
+    """Spectral radius of ``z^2 - a z + c`` elementwise: ``(|a| + sqrt(a^2 - 4c))/2`` for
+    real roots, ``sqrt(|c|)`` for complex ones."""
+    disc = a * a - 4 * c
+    real = (np.abs(a) + np.sqrt(np.maximum(disc, 0.0))) / 2
+    return np.where(disc >= 0, real, np.sqrt(np.abs(c)))
+
+
+def _h(lr_, eigenvalues):
+    """``lr * lam`` with shape ``S + (n,)`` for ``lr`` of shape ``S``."""
+    return np.asarray(lr_, dtype=float)[..., None] * np.asarray(eigenvalues, dtype=float)
+
+
+def gd_rate(lr_, eigenvalues):
+    """``max_i |1 - lr lam_i|``; ``lr`` scalar or array (shape ``S``) -> shape ``S``."""
+    return np.max(np.abs(1 - _h(lr_, eigenvalues)), axis=-1)
+
+
+def heavy_ball_rate(lr_, beta_, eigenvalues):
+    """``max_i rho(T_hb(lr, beta, lam_i))``; ``lr`` and ``beta`` broadcast together."""
+    lr_, beta_ = np.broadcast_arrays(np.asarray(lr_, float), np.asarray(beta_, float))
+    h, b = _h(lr_, eigenvalues), beta_[..., None]
+    return np.max(two_by_two_radius(1 + b - h, b), axis=-1)
+
+
+def nesterov_rate(lr_, beta_, eigenvalues):
+    """``max_i rho(T_nag(lr, beta, lam_i))``; ``lr`` and ``beta`` broadcast together."""
+    lr_, beta_ = np.broadcast_arrays(np.asarray(lr_, float), np.asarray(beta_, float))
+    h, b = _h(lr_, eigenvalues), beta_[..., None]
+    return np.max(two_by_two_radius((1 + b) * (1 - h), b * (1 - h)), axis=-1)

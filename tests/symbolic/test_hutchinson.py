@@ -1,0 +1,104 @@
+"""Hutchinson estimators: symbolic expectations vs enumeration, Monte Carlo and closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hessian_lab.symbolic import hutchinson as hu
+
+
+def random_symmetric(rng, n, integer=False):
+    A = rng.integers(-5, 6, size=(n, n)) if integer else rng.normal(size=(n, n))
+    return (A + A.T).astype(float)
+
+
+@given(n=st.integers(1, 10), seed=st.integers(0, 2**32 - 1))
+def test_enumerating_all_sign_vectors_gives_the_diagonal_exactly(n, seed):
+    H = random_symmetric(np.random.default_rng(seed), n, integer=True)
+    np.testing.assert_array_equal(hu.exact_enumeration_diagonal(H), np.diag(H))
+
+
+def _check_sample_variance(samples, predicted):
+    """Sample variance within 6 of its own standard errors (from the fourth moment)."""
+    centred = samples - samples.mean(axis=0)
+    variance = centred.var(axis=0, ddof=1)
+    fourth = np.mean(centred**4, axis=0)
+    stderr = np.sqrt(np.maximum(fourth - variance**2, 0) / len(samples))
+    assert np.all(np.abs(variance - predicted) <= 6 * stderr + 1e-12), (variance, predicted)
+
+
+@pytest.mark.parametrize("probe", hu.PROBES)
+@pytest.mark.parametrize("n_probes", [1, 4])
+def test_monte_carlo_variance_matches_the_formulas(probe, n_probes):
+    rng = np.random.default_rng(12345)
+    H = random_symmetric(rng, 4)
+    n_samples = 40_000
+    diag = np.array([hu.estimate_diagonal(H, n_probes, rng, probe) for _ in range(n_samples)])
+    np.testing.assert_allclose(
+        diag.mean(axis=0),
+        np.diag(H),
+        atol=6 * np.sqrt(hu.diagonal_variance(H, probe).max() / n_probes / n_samples),
+    )
+    _check_sample_variance(diag, hu.diagonal_variance(H, probe) / n_probes)
+    Z = hu._draw(rng, (n_samples, n_probes, 4), probe)
+    traces = np.einsum("spi,ij,spj->sp", Z, H, Z).mean(axis=1)
+    _check_sample_variance(traces[:, None], np.array([hu.trace_variance(H, probe) / n_probes]))
+
+
+def test_adahessian_second_moment_is_the_row_norm_squared():
+    rng = np.random.default_rng(7)
+    H = random_symmetric(rng, 5)
+    Z = hu._all_signs(5)
+    D = Z * (Z @ H.T)
+    np.testing.assert_allclose(np.mean(D**2, axis=0), hu.second_moment(H), rtol=1e-12)
+    np.testing.assert_allclose(hu.second_moment(H), np.diag(H @ H), rtol=1e-12)
+    assert np.all(np.sqrt(hu.second_moment(H)) >= np.abs(np.diag(H)))
+
+
+@pytest.mark.parametrize("probe", hu.PROBES)
+def test_symbolic_derivation_equals_the_numeric_formulas(probe):
+    n = 3
+    H = hu.symmetric_matrix(n)
+    diagonal = hu.derive_diagonal_estimator(H, probe)
+    trace = hu.derive_trace_estimator(H, probe)
+    assert diagonal["mean"] == H.diagonal().T
+    assert sympy.expand(trace["mean"] - H.trace()) == 0
+    assert (diagonal["variance"] - hu.diagonal_variance_formula(H, probe)).expand() == sympy.zeros(
+        n, 1
+    )
+    assert sympy.expand(trace["variance"] - hu.trace_variance_formula(H, probe)) == 0
+    rng = np.random.default_rng(3)
+    values = random_symmetric(rng, n)
+    subs = {H[i, j]: values[i, j] for i in range(n) for j in range(n)}
+    numeric = np.array(diagonal["variance"].subs(subs), dtype=float).ravel()
+    np.testing.assert_allclose(numeric, hu.diagonal_variance(values, probe), rtol=1e-12)
+    assert float(trace["variance"].subs(subs)) == pytest.approx(hu.trace_variance(values, probe))
+    if probe == "rademacher":
+        second = np.array(diagonal["second_moment"].subs(subs), dtype=float).ravel()
+        np.testing.assert_allclose(second, hu.second_moment(values), rtol=1e-12)
+        assert (diagonal["second_moment"] - hu.second_moment_formula(H)).expand() == sympy.zeros(
+            n, 1
+        )
+
+
+def test_averaging_m_probes_divides_the_variance_by_m():
+    H = hu.symmetric_matrix(2)
+    for probe in hu.PROBES:
+        one = hu.derive_diagonal_estimator(H, probe, 1)["variance"]
+        two = hu.derive_diagonal_estimator(H, probe, 2)["variance"]
+        assert (two - one / 2).expand() == sympy.zeros(2, 1)
+
+
+def test_rademacher_variance_is_never_larger_than_gaussian():
+    rng = np.random.default_rng(0)
+    H = random_symmetric(rng, 6)
+    assert np.all(hu.diagonal_variance(H, "rademacher") < hu.diagonal_variance(H, "gaussian"))
+    assert hu.trace_variance(H, "rademacher") < hu.trace_variance(H, "gaussian")
+    with pytest.raises(ValueError):
+        hu.diagonal_variance(H, "uniform")
+    with pytest.raises(ValueError):
+        hu.exact_enumeration_diagonal(np.eye(13))

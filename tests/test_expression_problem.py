@@ -1,0 +1,169 @@
+"""ExpressionProblem: grad/hvp vs finite differences and direct formulas, NumPy and torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hessian_lab.backend import to_numpy
+from hessian_lab.problems.expression import (
+    ExpressionProblem,
+    double_well,
+    rosenbrock,
+    sigmoid_neuron,
+)
+
+PROBLEMS = {
+    "rosenbrock": rosenbrock,
+    "double_well": double_well,
+    "sigmoid_neuron": sigmoid_neuron,
+    "text": lambda: ExpressionProblem("exp(x/3) + sin(x*y) + y**4/4 + 2", "x y"),
+}
+
+
+def central_difference(fn, X, h=1e-5):
+    """``d fn / dX`` row-wise: output ``(B, d)`` (loss) or ``(B, d, d)`` columns (grad)."""
+    columns = []
+    for i in range(X.shape[1]):
+        E = np.zeros_like(X)
+        E[:, i] = h
+        columns.append((fn(X + E) - fn(X - E)) / (2 * h))
+    return np.stack(columns, axis=-1)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_grad_and_hvp_agree_with_finite_differences(name):
+    problem = PROBLEMS[name]()
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1.5, 1.5, size=(6, 2))
+    V = rng.normal(size=(6, 2))
+    np.testing.assert_allclose(
+        problem.grad(X), central_difference(problem.loss, X), rtol=1e-6, atol=1e-6
+    )
+    H_fd = central_difference(problem.grad, X)  # (B, d, d): H_fd[b, i, j] = d g_i / d x_j
+    np.testing.assert_allclose(problem.hessian(X), H_fd, rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(
+        problem.hvp(X, V), np.einsum("bij,bj->bi", H_fd, V), rtol=1e-6, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        problem.hessian_diagonal(X), np.diagonal(H_fd, axis1=1, axis2=2), rtol=1e-6, atol=1e-5
+    )
+    assert problem.loss(X).shape == (6,)
+
+
+def test_quadratic_agrees_with_direct_numpy_formulas():
+    A = np.array([[3.0, 1.0, 0.5], [1.0, 2.0, 0.0], [0.5, 0.0, 1.0]])
+    c = np.array([1.0, -2.0, 0.5])
+    names = ("a", "b", "c3")
+    terms = [
+        f"{A[i, j]}*({names[i]} - ({c[i]}))*({names[j]} - ({c[j]}))"
+        for i in range(3)
+        for j in range(3)
+    ]
+    problem = ExpressionProblem(
+        "0.5*(" + " + ".join(terms) + ") + 7", names, min_value=7.0, minimizer=c
+    )
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(5, 3))
+    V = rng.normal(size=(5, 3))
+    E = X - c
+    np.testing.assert_allclose(
+        problem.loss(X), 0.5 * np.einsum("bi,ij,bj->b", E, A, E) + 7, rtol=1e-13
+    )
+    np.testing.assert_allclose(problem.grad(X), E @ A, rtol=1e-13)
+    np.testing.assert_allclose(problem.hvp(X, V), V @ A, rtol=1e-13)
+    np.testing.assert_allclose(problem.hessian(X), np.broadcast_to(A, (5, 3, 3)), rtol=1e-13)
+    np.testing.assert_allclose(problem.grad(c[None, :]), 0, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_numpy_and_torch_backends_agree(name):
+    problem = PROBLEMS[name]()
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-1, 1, size=(4, 2))
+    V = rng.normal(size=(4, 2))
+    Xt, Vt = torch.tensor(X, dtype=torch.float64), torch.tensor(V, dtype=torch.float64)
+    for method, args, targs in (
+        ("loss", (X,), (Xt,)),
+        ("grad", (X,), (Xt,)),
+        ("hessian", (X,), (Xt,)),
+        ("hvp", (X, V), (Xt, Vt)),
+    ):
+        got = getattr(problem, method)(*targs)
+        assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
+        np.testing.assert_allclose(
+            got.numpy(), getattr(problem, method)(*args), rtol=1e-13, atol=1e-14
+        )
+
+
+def test_constant_entries_broadcast_and_float32_works():
+    problem = ExpressionProblem("x**2 + 3*y", "x y")
+    X = np.zeros((3, 2))
+    np.testing.assert_array_equal(problem.grad(X), [[0.0, 3.0]] * 3)
+    np.testing.assert_array_equal(
+        problem.hessian(X), np.broadcast_to([[2.0, 0.0], [0.0, 0.0]], (3, 2, 2))
+    )
+    Xt = torch.zeros(3, 2, dtype=torch.float32)
+    assert problem.hvp(Xt, torch.ones(3, 2)).dtype == torch.float32
+
+
+def test_presets_know_their_minimizers():
+    for problem in (sigmoid_neuron(), rosenbrock(), double_well()):
+        x_star = problem.minimizer[None, :]
+        assert problem.loss(x_star)[0] == pytest.approx(problem.min_value, abs=1e-12)
+        np.testing.assert_allclose(problem.grad(x_star), 0, atol=1e-9)
+
+
+def test_bad_inputs_are_rejected():
+    with pytest.raises(ValueError, match="not variables"):
+        ExpressionProblem(ExpressionProblem("x", "x").expression + 1, "y")
+    with pytest.raises(ValueError):
+        ExpressionProblem("x + z", "x y")
+    with pytest.raises(ValueError, match="shape"):
+        rosenbrock().loss(np.zeros((2, 3)))
+
+
+def test_typed_quadratic_equals_the_quadratic_class_and_runs_identically(backend):
+    """A rotated quadratic typed as text gives Quadratic's loss, grad, hvp and GD run."""
+    import hessian_lab as hl
+
+    quadratic = hl.Quadratic([1.0, 4.0], rotation="random", center=[0.3, -0.2], seed=5)
+    H, c = quadratic.hessian_matrix.tolist(), quadratic.center.tolist()
+    text = (
+        f"({H[0][0]!r}*(x - {c[0]!r})**2 + 2*{H[0][1]!r}*(x - {c[0]!r})*(y - {c[1]!r})"
+        f" + {H[1][1]!r}*(y - {c[1]!r})**2) / 2"
+    )
+    typed = ExpressionProblem(text, ["x", "y"], min_value=0.0, minimizer=c)
+    X = backend.asarray(np.random.default_rng(1).standard_normal((7, 2)))
+    V = backend.asarray(np.random.default_rng(2).standard_normal((7, 2)))
+    for ours, theirs in [
+        (typed.loss(X), quadratic.loss(X)),
+        (typed.grad(X), quadratic.grad(X)),
+        (typed.hvp(X, V), quadratic.hvp(X, V)),
+        (typed.hessian(X), quadratic.hessian(X)),
+    ]:
+        np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=1e-12, atol=1e-12)
+    typed = ExpressionProblem(text, ["x", "y"], min_value=0.0, minimizer=quadratic.center)
+    run_typed = hl.run(typed, hl.GD(lr=0.3), [0.0, 0.0], tol=1e-10, backend=backend)
+    run_quad = hl.run(quadratic, hl.GD(lr=0.3), [0.0, 0.0], tol=1e-10, backend=backend)
+    assert run_typed.steps[0] == run_quad.steps[0] > 0
+
+
+def test_base_problem_builds_hessians_from_hvps(backend):
+    """A problem that only knows loss, grad and hvp still gets dense Hessians (Newton)."""
+    from hessian_lab.problems.base import Problem
+
+    A = np.array([[2.0, 0.5, 0.0], [0.5, 3.0, -1.0], [0.0, -1.0, 4.0]])
+
+    class HvpOnly(Problem):
+        dim = 3
+
+        def hvp(self, X, V):
+            return V @ backend.asarray(A)
+
+    X = backend.asarray(np.ones((2, 3)))
+    np.testing.assert_array_equal(to_numpy(HvpOnly().hessian(X)), np.stack([A, A]))
+    np.testing.assert_array_equal(
+        to_numpy(HvpOnly().hessian_diagonal(X)), np.stack([np.diag(A)] * 2)
+    )
