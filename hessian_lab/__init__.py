@@ -1,58 +1,56 @@
 """hessian_lab: the convergence theory of optimizers, runnable, testable and visible.
 
-The numeric layer is imported here; the symbolic layer (sympy), the plots (matplotlib)
-and the CLI are imported only where they are used, so ``import hessian_lab`` stays cheap.
+The public names below are loaded on first use (PEP 562), so ``import hessian_lab`` and
+``hessian-lab --help`` stay cheap; the symbolic layer (sympy), the plots (matplotlib) and
+torch are imported only where they are used.
 
     >>> import hessian_lab as hl
     >>> result = hl.run(hl.steep_valley(), hl.GD(lr=2 / 101), x0=[0.0, 0.0])
-    >>> str(result.status[0])
-    'converged'
+    >>> str(result.status[0]), int(result.steps[0])
+    ('converged', 419)
 """
 
 from __future__ import annotations
 
-from .backend import Backend, get_backend
-from .engine import CRITERIA, RunResult, run
-from .optimizers import (
-    OPTIMIZERS,
-    GD,
-    AdaGrad,
-    AdaHessian,
-    Adam,
-    AdamW,
-    DiagonalNewton,
-    Momentum,
-    Nesterov,
-    Newton,
-    Optimizer,
-    RMSProp,
-    make_optimizer,
-)
-from .problems import Problem, Quadratic, steep_valley
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Backend",
-    "CRITERIA",
-    "GD",
-    "OPTIMIZERS",
-    "AdaGrad",
-    "AdaHessian",
-    "Adam",
-    "AdamW",
-    "DiagonalNewton",
-    "Momentum",
-    "Nesterov",
-    "Newton",
-    "Optimizer",
-    "Problem",
-    "Quadratic",
-    "RMSProp",
-    "RunResult",
-    "get_backend",
-    "make_optimizer",
-    "run",
-    "steep_valley",
-    "__version__",
-]
+_WHERE = {
+    "Backend": "backend",
+    "get_backend": "backend",
+    "CRITERIA": "engine",
+    "RunResult": "engine",
+    "run": "engine",
+    "OPTIMIZERS": "optimizers",
+    "GD": "optimizers",
+    "AdaGrad": "optimizers",
+    "AdaHessian": "optimizers",
+    "Adam": "optimizers",
+    "AdamW": "optimizers",
+    "DiagonalNewton": "optimizers",
+    "Momentum": "optimizers",
+    "Nesterov": "optimizers",
+    "Newton": "optimizers",
+    "Optimizer": "optimizers",
+    "RMSProp": "optimizers",
+    "make_optimizer": "optimizers",
+    "Problem": "problems",
+    "Quadratic": "problems",
+    "steep_valley": "problems",
+}
+
+__all__ = [*_WHERE, "__version__"]
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hessian_lab' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

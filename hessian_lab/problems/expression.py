@@ -188,13 +188,16 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> ExpressionProblem:
 def double_well(depth: float = 1.0) -> ExpressionProblem:
     """``f(x, y) = depth (x^2 - 1)^2 + y^2 / 2``: minima 0 at ``(+-1, 0)``, a saddle at 0.
 
-    ``minimizer`` is reported as ``(1, 0)``, the well reached from ``x > 0``.
+    ``minimizer`` is reported as ``(1, 0)``, the well reached from ``x > 0``; ``minima``
+    lists both wells, ``(2, 2)``.
     """
     x, y = symbols_for(("x", "y"))
-    return ExpressionProblem(
+    problem = ExpressionProblem(
         sympy.nsimplify(depth) * (x**2 - 1) ** 2 + y**2 / 2,
         (x, y),
         min_value=0.0,
         minimizer=(1.0, 0.0),
         name="double_well",
     )
+    problem.minima = np.array([[-1.0, 0.0], [1.0, 0.0]])  # both wells, (m, d)
+    return problem

@@ -163,6 +163,24 @@ def diagonal_variance(H, probe: str = "rademacher") -> np.ndarray:
     return rows - diag_sq if probe == "rademacher" else rows + diag_sq
 
 
+def combination_variance(H, weights, probe: str = "rademacher") -> np.ndarray:
+    """``Var a_k . (z * Hz)`` for one probe and each row ``a_k`` of ``weights`` ``(K, n)``.
+
+    ``a . (z * Hz) = z^T A z`` with ``A = (diag(a) H + H diag(a)) / 2``, whose variance is
+    ``2 sum_{k != l} A_kl^2`` (Rademacher) or ``2 sum_{k, l} A_kl^2`` (Gaussian). With
+    ``weights = I`` this is :func:`diagonal_variance`; a block-averaging matrix gives the
+    variance of AdaHessian's block means.
+    """
+    _check_probe(probe)
+    H = np.asarray(H, dtype=float)
+    W = np.asarray(weights, dtype=float)
+    A = (W[:, :, None] * H[None] + H[None] * W[:, None, :]) / 2  # (K, n, n)
+    squares = A * A
+    if probe == "rademacher":
+        squares = squares * (1 - np.eye(H.shape[0]))[None]
+    return 2 * squares.sum(axis=(1, 2))
+
+
 def trace_variance(H, probe: str = "rademacher") -> float:
     """``Var z^T H z`` for one probe; ``H`` symmetric ``(n, n)``."""
     _check_probe(probe)

@@ -102,3 +102,20 @@ def test_rademacher_variance_is_never_larger_than_gaussian():
         hu.diagonal_variance(H, "uniform")
     with pytest.raises(ValueError):
         hu.exact_enumeration_diagonal(np.eye(13))
+
+
+def test_combination_variance_reduces_to_the_diagonal_and_matches_monte_carlo():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((5, 5))
+    H = (A + A.T) / 2
+    for probe in ("rademacher", "gaussian"):
+        np.testing.assert_allclose(
+            hu.combination_variance(H, np.eye(5), probe), hu.diagonal_variance(H, probe)
+        )
+    weights = np.array([[0.5, 0.5, 0, 0, 0], [0, 0, 1 / 3, 1 / 3, 1 / 3]])  # block means
+    n = 200_000
+    z = rng.choice([-1.0, 1.0], size=(n, 5))
+    samples = (z * (z @ H)) @ weights.T
+    predicted = hu.combination_variance(H, weights, "rademacher")
+    # the sample variance's standard error is about var * sqrt(2 / n) (kurtosis aside): 5%
+    np.testing.assert_allclose(samples.var(axis=0), predicted, rtol=0.05)

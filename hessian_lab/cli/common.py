@@ -1,0 +1,643 @@
+"""What every command shares: one-line errors, consoles, config files, problems, optimizers.
+
+Import-time dependencies are the standard library and typer only; NumPy, the engine,
+sympy, matplotlib and torch are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+import typer.core
+
+from .parsing import (
+    CLIError,
+    OptimizerSpec,
+    blame,
+    check_memory,
+    parse_list,
+    parse_number,
+    parse_optimizer_spec,
+    parse_value,
+)
+
+EXIT_BAD_INPUT = 2
+DEFAULT_MAX_MEMORY_GB = 4.0
+
+# names of the optimizers, kept here so --help needs no import of the numeric layer;
+# a test checks that it equals hessian_lab.OPTIMIZERS.
+OPTIMIZER_NAMES = (
+    "gd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "adahessian",
+    "newton",
+    "diag-newton",
+)
+
+#: hyperparameters the CLI picks where the user gives none; on a quadratic with a positive
+#: spectrum the linear methods get their theoretical optima, the adaptive ones a step size
+#: that converges on the steep valley. Anything not listed keeps the library default.
+THEORY_DEFAULTS: dict[str, dict[str, str]] = {
+    "gd": {"lr": "lr_opt"},
+    "momentum": {"lr": "lr_hb_opt", "beta": "beta_hb_opt"},
+    "nesterov": {"lr": "lr_nag_opt", "beta": "beta_nag_opt"},
+}
+PLAIN_DEFAULTS: dict[str, dict[str, str]] = {
+    "adagrad": {"lr": "0.1"},
+    "rmsprop": {"lr": "0.01"},
+    "adam": {"lr": "0.05"},
+    "adamw": {"lr": "0.05"},
+}
+
+PRESETS = ("steep-valley", "neuron", "rosenbrock", "double-well")
+#: presets other than the steep valley -> builders in hessian_lab.problems.expression
+PRESET_BUILDERS = {
+    "neuron": "sigmoid_neuron",
+    "rosenbrock": "rosenbrock",
+    "double-well": "double_well",
+}
+
+
+class Criterion(str, Enum):
+    loss = "loss"
+    distance = "distance"
+    grad = "grad"
+
+
+class BackendName(str, Enum):
+    auto = "auto"
+    numpy = "numpy"
+    torch = "torch"
+
+
+class DType(str, Enum):
+    float64 = "float64"
+    float32 = "float32"
+
+
+class Rotation(str, Enum):
+    none = "none"
+    random = "random"
+
+
+class Spectrum(str, Enum):
+    geometric = "geometric"
+    linear = "linear"
+    two_cluster = "two-cluster"
+    uniform = "uniform"
+
+
+# --------------------------------------------------------------------------- errors
+def fail(message: str) -> typer.Exit:
+    """Print ``Error: message`` (one line) on stderr; return the Exit(2) to raise."""
+    line = " ".join(str(message).split())
+    typer.echo(f"Error: {line}", err=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _is_usage_error(error: BaseException) -> bool:
+    return any(cls.__name__ in ("UsageError", "BadParameter") for cls in type(error).__mro__)
+
+
+class OneLineCommand(typer.core.TyperCommand):
+    """A command whose usage errors (bad option values, unknown options) are one line."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as error:
+            if _is_usage_error(error) and type(error).__name__ != "NoArgsIsHelpError":
+                raise fail(error.format_message()) from None
+            raise
+
+
+class OneLineGroup(typer.core.TyperGroup):
+    """The top-level group, with one-line errors for unknown commands and options."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as error:
+            if _is_usage_error(error) and type(error).__name__ != "NoArgsIsHelpError":
+                raise fail(error.format_message()) from None
+            raise
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except Exception as error:
+            if _is_usage_error(error):
+                raise fail(error.format_message()) from None
+            raise
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Turn library ValueErrors (ExpressionError included) into ``Error: ...``, exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except MemoryError:
+            raise fail(
+                "out of memory: the problem is too large; use a smaller --dim, "
+                "--rotation none or fewer grid points"
+            ) from None
+        except (ValueError, ArithmeticError) as error:
+            raise fail(str(error) or type(error).__name__) from None
+        except OSError as error:
+            where = f" {error.filename!r}" if getattr(error, "filename", None) else ""
+            raise fail(f"cannot use{where}: {error.strerror or error}") from None
+
+    return wrapper
+
+
+def save_plot(fig, path, what: str = "--plot") -> None:
+    """``plots.save_figure`` with a failure reported as a one-line error naming ``what``."""
+    from ..plots import save_figure
+
+    try:
+        save_figure(fig, path)
+    except OSError as error:
+        raise CLIError(f"{what} {str(path)!r}: cannot write it ({error.strerror})") from None
+    finally:
+        fig.clear()
+
+
+def err_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def out_console():
+    """Rich console on stdout; 160 columns when stdout is not a terminal (pipes, files)."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def print_json(doc: Any) -> None:
+    """One JSON document on stdout (NaN and inf become null)."""
+    typer.echo(json.dumps(to_jsonable(doc), indent=2, allow_nan=False))
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON values: NumPy scalars and arrays unwrapped, non-finite floats -> None."""
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return to_jsonable(value.tolist())
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return str(value)
+
+
+# --------------------------------------------------------------------------- config
+def load_config(path: Path | None, allowed: Sequence[str]) -> dict[str, Any]:
+    """A TOML config as ``{option_name: value}`` (dashes or underscores in keys)."""
+    if path is None:
+        return {}
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as error:
+        raise CLIError(f"--config {str(path)!r}: cannot read it ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise CLIError(f"--config {str(path)!r}: not valid TOML ({error})") from None
+    config = {}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name == "optimizers":
+            name = "optimizer"
+        if name not in allowed:
+            shown = ", ".join(a.replace("_", "-") for a in allowed)
+            raise CLIError(f"--config {str(path)!r}: unknown field {key!r}; allowed: {shown}")
+        config[name] = value
+    return config
+
+
+def pick(flag: Any, config: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    """The flag if given, else the config's value, else ``default``."""
+    if flag is not None and flag != [] and flag != ():
+        return flag
+    return config.get(name, default)
+
+
+def as_text_list(value: Any, what: str) -> list[str]:
+    """A repeatable option's values (a config may give one string or a list)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise CLIError(f"{what} must be text or a list of texts; got {value!r}")
+
+
+def as_float(value: Any, what: str, positive: bool = False, at_least: float | None = None):
+    if value is None:
+        return None
+    with blame(what):
+        number = value if isinstance(value, (int, float)) else parse_value(str(value))
+    number = float(number)
+    if not math.isfinite(number):
+        raise CLIError(f"{what} must be a finite number; got {value!r}")
+    if positive and number <= 0:
+        raise CLIError(f"{what} must be > 0; got {value!r}")
+    if at_least is not None and number < at_least:
+        raise CLIError(f"{what} must be >= {at_least:g}; got {value!r}")
+    return number
+
+
+def as_int(value: Any, what: str, minimum: int | None = None):
+    if value is None:
+        return None
+    try:
+        number = int(value)
+        if isinstance(value, float) and number != value:
+            raise ValueError
+        if isinstance(value, str):
+            number = int(value.strip())
+    except (TypeError, ValueError):
+        raise CLIError(f"{what} must be an integer; got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise CLIError(f"{what} must be an integer >= {minimum}; got {value!r}")
+    return number
+
+
+def as_choice(value: Any, what: str, choices: Sequence[str]):
+    if value is None:
+        return None
+    value = value.value if isinstance(value, Enum) else str(value)
+    if value not in choices:
+        raise CLIError(f"{what} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------- problems
+@dataclass
+class ProblemChoice:
+    """The problem options of a command, as given (flags merged with a config)."""
+
+    eigenvalues: Any = None
+    dim: Any = None
+    kappa: Any = None
+    spectrum: Any = None
+    lambda_min: Any = None
+    rotation: Any = None
+    seed: Any = None
+    center: Any = None
+    objective: Any = None
+    vars: Any = None
+    problem: Any = None
+
+
+PROBLEM_FIELDS = tuple(ProblemChoice.__dataclass_fields__)
+
+
+@dataclass
+class BuiltProblem:
+    problem: Any
+    config: dict[str, Any]  # fully resolved, JSON-ready: enough to build it again
+    x0: list[float]  # the default start
+    quantities: dict[str, float] | None = None
+    quantity_note: str = ""
+    labels: list[str] = field(default_factory=list)  # axis names (variables)
+
+
+def estimate_problem_bytes(dim: int, rotation: str) -> float:
+    """Bytes a quadratic needs: a rotated one holds a few dense ``d x d`` float64 matrices."""
+    if rotation == "none":
+        return 16.0 * dim * 8
+    return 6.0 * dim * dim * 8
+
+
+def build_problem(choice: ProblemChoice, max_memory_gb: float) -> BuiltProblem:
+    """The problem the options describe; the steep valley when none is given."""
+    c = choice
+    quadratic_given = any(v is not None for v in (c.eigenvalues, c.dim, c.kappa, c.spectrum))
+    expression_given = c.objective is not None
+    preset = as_choice(c.problem, "--problem", PRESETS)
+    if sum([quadratic_given, expression_given, preset is not None]) > 1:
+        raise CLIError(
+            "give one problem: --eigenvalues or --dim/--kappa (a quadratic), --objective "
+            "(an expression), or --problem (a preset); not several"
+        )
+    if c.vars is not None and not expression_given:
+        raise CLIError("--vars goes with --objective; give --objective 'EXPR' --vars w,b")
+    if expression_given:
+        return _expression_problem(c)
+    if preset not in (None, "steep-valley"):
+        return _preset_problem(preset, c)
+    return _quadratic_problem(c, quadratic_given, max_memory_gb)
+
+
+def _quadratic_problem(c: ProblemChoice, given: bool, max_memory_gb: float) -> BuiltProblem:
+    rotation = as_choice(c.rotation, "--rotation", ("none", "random")) or "none"
+    seed = as_int(c.seed, "--seed", minimum=0)
+    seed = 0 if seed is None else seed
+    if not given:  # the steep valley, unless another center was asked for
+        eigenvalues, dim = [1.0, 100.0], 2
+        center = [0.8, 0.6] if c.center is None else parse_list(c.center, "--center", 2)
+        x0 = [0.0, 0.0]
+    else:
+        if c.eigenvalues is not None:
+            if c.dim is not None or c.kappa is not None or c.spectrum is not None:
+                raise CLIError("give either --eigenvalues or --dim/--kappa/--spectrum, not both")
+            eigenvalues = parse_list(c.eigenvalues, "--eigenvalues")
+            dim = len(eigenvalues)
+        else:
+            dim = as_int(c.dim, "--dim", minimum=1) or 2
+            kappa = as_float(c.kappa, "--kappa")
+            kappa = 100.0 if kappa is None else kappa
+            if not kappa >= 1:
+                raise CLIError(f"--kappa must be a finite number >= 1; got {c.kappa!r}")
+            eigenvalues = None
+        center = None if c.center is None else parse_list(c.center, "--center", dim)
+        x0 = [1.0] * dim if center is None else [0.0] * dim
+    check_memory(
+        estimate_problem_bytes(dim, rotation),
+        max_memory_gb,
+        f"a quadratic with dimension {dim} and --rotation {rotation}",
+        "use --rotation none (diagonal, O(d) memory) or a smaller --dim",
+    )
+    from ..problems import Quadratic
+
+    with blame("problem"):
+        if eigenvalues is None:
+            spectrum = as_choice(c.spectrum, "--spectrum", _spectra()) or "geometric"
+            lambda_min = as_float(c.lambda_min, "--lambda-min", positive=True) or 1.0
+            problem = Quadratic.from_condition(
+                dim, kappa, spectrum, lambda_min, rotation=rotation, center=center, seed=seed
+            )
+        else:
+            if c.lambda_min is not None:
+                raise CLIError("--lambda-min goes with --dim/--kappa, not --eigenvalues")
+            problem = Quadratic(eigenvalues, rotation=rotation, center=center, seed=seed)
+    config = {
+        "kind": "quadratic",
+        "eigenvalues": [float(v) for v in problem.spectrum],
+        "rotation": rotation,
+        "seed": seed,
+        "center": [float(v) for v in problem.center],
+        "dim": problem.dim,
+    }
+    if not given and c.center is None:
+        config["name"] = "steep-valley"
+    quantities, note = theory_quantities(problem)
+    return BuiltProblem(problem, config, x0, quantities, note, [f"x{i + 1}" for i in range(dim)])
+
+
+def _spectra() -> tuple[str, ...]:
+    from ..problems.quadratic import SPECTRA
+
+    return SPECTRA
+
+
+def theory_quantities(problem) -> tuple[dict[str, float] | None, str]:
+    """Named quantities (``lr_opt``, ...) where the problem has them, else None and why."""
+    if getattr(problem, "eigenvalues", None) is None:
+        return None, "theory quantities need a quadratic"
+    from ..theory import named_quantities
+
+    try:
+        return {k: float(v) for k, v in named_quantities(problem).items()}, ""
+    except ValueError as error:
+        return None, str(error)
+
+
+def _expression_module():
+    try:
+        from ..problems import expression
+    except ImportError:
+        raise CLIError(
+            "expression problems are not available in this version (hessian_lab.problems."
+            "expression is missing)"
+        ) from None
+    return expression
+
+
+def _expression_problem(c: ProblemChoice) -> BuiltProblem:
+    if c.vars is None:
+        raise CLIError("--objective needs --vars, the variables, e.g. --vars w,b")
+    names = c.vars if isinstance(c.vars, list) else [v for v in str(c.vars).split(",")]
+    names = [n.strip() for n in names]
+    if not names or not all(names):
+        raise CLIError(f"--vars must be comma-separated names such as 'w,b'; got {c.vars!r}")
+    if len(set(names)) != len(names):
+        raise CLIError(f"--vars names a variable twice: {c.vars!r}")
+    expression = _expression_module()
+    with blame("--objective"):
+        problem = expression.ExpressionProblem(str(c.objective), names)
+    config = {"kind": "expression", "objective": str(c.objective), "vars": names}
+    x0 = _start_of(problem)
+    return BuiltProblem(problem, config, x0, None, "theory quantities need a quadratic", names)
+
+
+def _preset_problem(name: str, c: ProblemChoice) -> BuiltProblem:
+    if any(v is not None for v in (c.rotation, c.center, c.lambda_min)):
+        raise CLIError(f"--problem {name} takes no --rotation, --center or --lambda-min")
+    expression = _expression_module()
+    builder = getattr(expression, PRESET_BUILDERS[name], None)
+    if builder is None:
+        raise CLIError(f"--problem {name} is not available in this version")
+    problem = builder()
+    names = [str(v) for v in getattr(problem, "variables", None) or ()] or [
+        f"x{i + 1}" for i in range(problem.dim)
+    ]
+    config = {"kind": "preset", "name": name}
+    x0 = _start_of(problem)
+    return BuiltProblem(problem, config, x0, None, "theory quantities need a quadratic", names)
+
+
+def _start_of(problem) -> list[float]:
+    for attr in ("x0", "start", "default_x0"):
+        value = getattr(problem, attr, None)
+        if value is not None:
+            return [float(v) for v in list(value)]
+    return [0.0] * problem.dim
+
+
+# --------------------------------------------------------------------------- optimizers
+@dataclass
+class ResolvedOptimizer:
+    """An optimizer built from a spec: the object, every hyperparameter, where each came from."""
+
+    name: str
+    optimizer: Any
+    values: dict[str, Any]  # every field, JSON-ready
+    sources: dict[str, str]  # field -> the expression it came from (non-literal only)
+    spec: str  # a spec that rebuilds it exactly
+
+    def describe(self) -> str:
+        """``lr=0.0198 (lr_opt), beta=0.9`` for the given / chosen hyperparameters."""
+        parts = []
+        for key, text in self.sources.items():
+            value = self.values[key]
+            shown = _short(value)
+            parts.append(f"{key}={shown}" + (f" ({text})" if text != shown else ""))
+        return ", ".join(parts) if parts else "(library defaults)"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return "(" + ",".join(_short(v) for v in value) + ")"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _exact(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return "(" + ",".join(_exact(v) for v in value) + ")"
+    return repr(value)
+
+
+def _field_kinds(cls) -> dict[str, tuple[str, Any]]:
+    from dataclasses import fields
+
+    out = {}
+    for f in fields(cls):
+        kind = f.metadata.get("kind", "hyper")
+        out[f.name] = (kind, f.metadata)
+    return out
+
+
+def _convert(key: str, kind: str, meta, text: str, names) -> Any:
+    what = f"{key}={text}"
+    if kind == "hyper":
+        return parse_value(text, names, what)
+    if kind == "pair":
+        value = parse_number(text, names, what)
+        if not isinstance(value, tuple) or len(value) != 2:
+            raise CLIError(f"{key} must be a pair such as (0.9,0.999); got {text!r}")
+        return value
+    choices = meta.get("choices")
+    if choices is not None and set(choices) <= {True, False}:
+        low = text.strip().lower()
+        if low in ("true", "1", "yes", "on"):
+            return True
+        if low in ("false", "0", "no", "off"):
+            return False
+        raise CLIError(f"{key} must be true or false; got {text!r}")
+    try:
+        return int(text)
+    except ValueError:
+        raise CLIError(f"{key} must be an integer; got {text!r}") from None
+
+
+def defaults_for(name: str, quantities: Mapping[str, float] | None) -> dict[str, str]:
+    """The CLI's default hyperparameter texts for ``name`` (see THEORY_DEFAULTS)."""
+    out = dict(PLAIN_DEFAULTS.get(name, {}))
+    if quantities:
+        out.update(THEORY_DEFAULTS.get(name, {}))
+    return out
+
+
+def resolve_optimizer(
+    spec: OptimizerSpec,
+    quantities: Mapping[str, float] | None,
+    overrides: Mapping[str, Any] | None = None,
+    use_defaults: bool = True,
+) -> ResolvedOptimizer:
+    """Evaluate a spec's values (numbers or expressions in ``quantities``) into an optimizer.
+
+    ``overrides`` maps a field to an already numeric value (a sweep's grid column).
+    """
+    from .. import OPTIMIZERS, make_optimizer
+
+    cls = OPTIMIZERS[spec.name]
+    kinds = _field_kinds(cls)
+    where = f"--optimizer {spec.text!r}"
+    given = dict(spec.values)
+    for alias in ("beta1", "beta2"):
+        if alias in given and "betas" in kinds and alias not in kinds:
+            raise CLIError(f"{where}: give betas=(beta1,beta2) rather than {alias}")
+    for key in given:
+        if key not in kinds:
+            raise CLIError(
+                f"{where}: unknown hyperparameter {key!r} for {spec.name}; "
+                f"allowed: {', '.join(kinds)}"
+            )
+    texts = defaults_for(spec.name, quantities) if use_defaults else {}
+    texts.update(given)
+    names = dict(quantities or {})
+    kwargs: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for key, text in texts.items():
+        if overrides and key in overrides:
+            continue
+        kind, meta = kinds[key]
+        try:
+            kwargs[key] = _convert(key, kind, meta, text, names)
+        except ValueError as error:
+            message = str(error)
+            if quantities is None and "unknown name" in message:
+                message += " (theory quantities such as lr_opt need a quadratic problem)"
+            raise CLIError(f"{where}: {message}") from None
+        sources[key] = text
+    for key, value in (overrides or {}).items():
+        kwargs[key] = value
+    with blame(where):
+        optimizer = make_optimizer(spec.name, **kwargs)
+    values = {}
+    for key in kinds:
+        value = getattr(optimizer, key)
+        if key in (overrides or {}):
+            continue
+        values[key] = list(value) if isinstance(value, tuple) else value
+    exact = ",".join(f"{k}={_exact(v)}" for k, v in values.items())
+    return ResolvedOptimizer(spec.name, optimizer, values, sources, f"{spec.name}:{exact}")
+
+
+def parse_specs(texts: Sequence[str]) -> list[OptimizerSpec]:
+    return [parse_optimizer_spec(t, OPTIMIZER_NAMES) for t in texts]
+
+
+def float_or_none(value: Any) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def int_or_none(value: Any) -> int | None:
+    value = float_or_none(value)
+    return None if value is None else int(round(value))
+
+
+def echo_err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,95 @@
+"""``hessian-lab derive``: gradient, Hessian, Newton and diagonal-Newton steps of an expression."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .common import echo_err, handle_errors, out_console, print_json
+from .parsing import CLIError, blame, parse_value
+
+HELP = """Gradient, Hessian, Newton step -H^-1 g and diagonal-Newton step -g/diag(H).
+
+The expression is parsed safely (numbers, the --vars, + - * / **, and exp, log, sqrt,
+sin, cos, tanh, sigmoid, softplus, abs, ...); nothing is evaluated as Python.
+
+\b
+Examples:
+  hessian-lab derive 'x**2 + 3*y**2' --vars x,y
+  hessian-lab derive '(sigmoid(w*2 + b) - 1)**2' --vars w,b --latex
+  hessian-lab derive 'x**4 - 2*x**2 + y**2' --vars x,y --hessian-power 0.5 --json
+"""
+
+PART_TITLES = {
+    "expression": "f",
+    "gradient": "gradient g",
+    "hessian": "Hessian H",
+    "newton_step": "Newton step -H^-1 g",
+    "diagonal_newton_step": "diagonal-Newton step -g / diag(H)",
+    "hessian_power_step": "Hessian-power step -g / |diag H|^k",
+}
+
+
+@handle_errors
+def derive(
+    expression: Annotated[str, typer.Argument(help="The objective, e.g. 'x**2 + 3*y**2'.")],
+    vars: Annotated[
+        str, typer.Option("--vars", help="Comma-separated variables, e.g. 'x,y'.")
+    ] = "",
+    latex: Annotated[bool, typer.Option("--latex", help="LaTeX instead of pretty text.")] = False,
+    hessian_power: Annotated[
+        str | None,
+        typer.Option(help="Also the Hessian-power step with this k (AdaHessian's power)."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document (text and LaTeX).")
+    ] = False,
+) -> None:
+    names = [v.strip() for v in vars.split(",") if v.strip()]
+    if not names:
+        raise CLIError("--vars is required: the variables, comma-separated, e.g. --vars x,y")
+    if len(set(names)) != len(names):
+        raise CLIError(f"--vars names a variable twice: {vars!r}")
+    k = None
+    if hessian_power is not None:
+        with blame("--hessian-power"):
+            k = parse_value(hessian_power, what="--hessian-power")
+    import sympy
+
+    from ..symbolic.newton import derive as derive_steps
+
+    with blame("expression"):
+        result = derive_steps(expression, names)
+    parts = dict(result.parts())
+    if k is not None:
+        parts["hessian_power_step"] = result.hessian_power_step(k)
+    if json_output:
+        doc = {
+            "expression": expression,
+            "vars": names,
+            "hessian_power": k,
+            "parts": {
+                name: None
+                if part is None
+                else {
+                    "text": str(part.tolist() if hasattr(part, "tolist") else part),
+                    "latex": sympy.latex(part),
+                }
+                for name, part in parts.items()
+            },
+        }
+        print_json(doc)
+        return
+    console = out_console()
+    for name, part in parts.items():
+        title = PART_TITLES[name] + (f", k = {k:g}" if name == "hessian_power_step" else "")
+        console.rule(f"[bold]{title}")
+        if part is None:
+            console.print("singular: H is not invertible anywhere")
+        elif latex:
+            console.print(sympy.latex(part), markup=False, highlight=False)
+        else:
+            console.print(sympy.pretty(part, use_unicode=False), markup=False, highlight=False)
+    if result.newton_step is None:
+        echo_err("note: the Hessian is singular everywhere, so there is no Newton step")

@@ -1,0 +1,187 @@
+"""``hessian-lab hutchinson``: the Hutchinson estimate of a matrix diagonal against the truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import (
+    DEFAULT_MAX_MEMORY_GB,
+    as_float,
+    echo_err,
+    handle_errors,
+    out_console,
+    print_json,
+    save_plot,
+)
+from .parsing import CLIError, check_memory, check_output_path, parse_list
+
+HELP = """Estimate diag(H) from N Rademacher probes: mean of z * (H z).
+
+Each probe gives an unbiased estimate; coordinate i has variance sum_{j != i} H_ij^2, so
+the error of the mean of N probes falls like 1/sqrt(N). The matrix is --matrix (rows
+separated by ';') or a random symmetric positive-definite one (--dim, --kappa, --seed).
+
+\b
+Examples:
+  hessian-lab hutchinson --matrix '2,1;1,3' --probes 1000
+  hessian-lab hutchinson --dim 8 --kappa 100 --probes 4096 --plot hutchinson.png
+  hessian-lab hutchinson --dim 4 --json
+"""
+
+MAX_PROBES = 10_000_000
+
+
+def parse_matrix(text: str) -> list[list[float]]:
+    rows = [r for r in str(text).split(";")]
+    if not rows or any(not r.strip() for r in rows):
+        raise CLIError(f"--matrix must be rows separated by ';' such as '2,1;1,3'; got {text!r}")
+    matrix = [parse_list(r, f"--matrix row {i + 1}") for i, r in enumerate(rows)]
+    n = len(matrix)
+    for i, row in enumerate(matrix):
+        if len(row) != n:
+            raise CLIError(
+                f"--matrix must be square: row {i + 1} has {len(row)} entries, expected {n}"
+            )
+    for i in range(n):
+        for j in range(i):
+            if abs(matrix[i][j] - matrix[j][i]) > 1e-12 * (1 + abs(matrix[i][j])):
+                raise CLIError(
+                    f"--matrix must be symmetric: entry ({i + 1},{j + 1}) = {matrix[i][j]:g} "
+                    f"but ({j + 1},{i + 1}) = {matrix[j][i]:g}"
+                )
+    return matrix
+
+
+def _per_coordinate_std(H):
+    """Theoretical standard deviation of one Rademacher probe's estimate of each H_ii."""
+    import numpy as np
+
+    from ..symbolic.hutchinson import diagonal_variance
+
+    return np.sqrt(diagonal_variance(H, "rademacher"))
+
+
+@handle_errors
+def hutchinson(
+    matrix: Annotated[
+        str | None, typer.Option(help="Symmetric matrix, rows by ';': '2,1;1,3'.")
+    ] = None,
+    dim: Annotated[
+        int | None, typer.Option(help="Random SPD matrix of this size; default 6.")
+    ] = None,
+    kappa: Annotated[float | None, typer.Option(help="Its condition number; default 10.")] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the random matrix and the probes.")] = 0,
+    probes: Annotated[int, typer.Option(help="Number of probes N (>= 1).")] = 1000,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="RMS error against N, log-log, with 1/sqrt(N) (.png/.svg/.pdf)."),
+    ] = None,
+    max_memory_gb: Annotated[
+        float, typer.Option(help="Refuse work estimated above this many GB.")
+    ] = DEFAULT_MAX_MEMORY_GB,
+) -> None:
+    from ..plots import FORMATS
+
+    if plot is not None:
+        check_output_path(plot, "--plot", FORMATS)
+    if not 1 <= probes <= MAX_PROBES:
+        raise CLIError(f"--probes must be an integer in [1, {MAX_PROBES}]; got {probes}")
+    if seed < 0:
+        raise CLIError(f"--seed must be an integer >= 0; got {seed}")
+    as_float(max_memory_gb, "--max-memory-gb", positive=True)
+    if matrix is not None and (dim is not None or kappa is not None):
+        raise CLIError("give either --matrix or --dim/--kappa, not both")
+    import numpy as np
+
+    from .. import Quadratic
+    from ..backend import Backend
+    from ..optimizers.adahessian import hutchinson_diagonal
+    from ..optimizers.base import Oracle
+
+    if matrix is not None:
+        H = np.asarray(parse_matrix(matrix), dtype=float)
+        source = {"kind": "matrix", "matrix": H.tolist()}
+    else:
+        n = 6 if dim is None else dim
+        if n < 1:
+            raise CLIError(f"--dim must be an integer >= 1; got {dim}")
+        k = 10.0 if kappa is None else as_float(kappa, "--kappa")
+        if not k >= 1:
+            raise CLIError(f"--kappa must be a finite number >= 1; got {kappa!r}")
+        check_memory(
+            6.0 * n * n * 8, max_memory_gb, f"a random {n} x {n} matrix", "use a smaller --dim"
+        )
+        H = Quadratic.from_condition(n, k, rotation="random", seed=seed).hessian_matrix
+        source = {"kind": "random", "dim": n, "kappa": k, "seed": seed}
+    n = H.shape[0]
+    check_memory(
+        probes * n * 8.0 * 4,
+        max_memory_gb,
+        f"{probes} probes of dimension {n}",
+        "use fewer --probes",
+    )
+    eigenvalues, Q = np.linalg.eigh(H)
+    problem = Quadratic(eigenvalues, rotation=Q)
+    oracle = Oracle(problem)
+    backend = Backend("numpy")
+    # one probe per row: the running means give the estimate for every N at once
+    samples = hutchinson_diagonal(oracle, np.zeros((probes, n)), backend.generator(seed), 1)
+    samples = np.asarray(samples, dtype=float)
+    truth = np.diag(H)
+    means = np.cumsum(samples, axis=0) / np.arange(1, probes + 1)[:, None]
+    estimate = means[-1]
+    sigma = _per_coordinate_std(H)
+    predicted_std = sigma / np.sqrt(probes)
+    empirical_std = samples.std(axis=0, ddof=1) / np.sqrt(probes) if probes > 1 else sigma * 0
+    counts = np.unique(np.round(np.logspace(0, np.log10(probes), 30)).astype(int))
+    rms = np.sqrt(np.mean((means[counts - 1] - truth) ** 2, axis=1))
+    reference = np.sqrt(np.mean(sigma**2)) / np.sqrt(counts)
+    if plot is not None:
+        from .. import plots
+
+        fig = plots.hutchinson_error(
+            counts, rms, reference, title=f"Hutchinson estimate of diag(H), n = {n}"
+        )
+        save_plot(fig, plot, "--plot")
+    if json_output:
+        print_json(
+            {
+                "command": "hutchinson",
+                "source": source,
+                "probes": probes,
+                "seed": seed,
+                "diagonal": truth.tolist(),
+                "estimate": estimate.tolist(),
+                "error": (estimate - truth).tolist(),
+                "theoretical_std": predicted_std.tolist(),
+                "empirical_std": empirical_std.tolist(),
+                "per_probe_std": sigma.tolist(),
+                "rms_error": {
+                    "probes": counts.tolist(),
+                    "rms": rms.tolist(),
+                    "theory": reference.tolist(),
+                },
+            }
+        )
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"Hutchinson diagonal estimate, {probes} Rademacher probes")
+        for col in ("i", "H_ii", "estimate", "error", "theory std", "sample std"):
+            table.add_column(col, justify="right")
+        for i in range(n):
+            table.add_row(
+                str(i + 1),
+                f"{truth[i]:.6g}",
+                f"{estimate[i]:.6g}",
+                f"{estimate[i] - truth[i]:+.3e}",
+                f"{predicted_std[i]:.3e}",
+                f"{empirical_std[i]:.3e}",
+            )
+        out_console().print(table)
+    if plot is not None:
+        echo_err(f"wrote {plot}")

@@ -1,0 +1,211 @@
+"""``hessian-lab theory``: the derived formulas, their values and predicted steps for a spectrum."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import (
+    Criterion,
+    as_float,
+    echo_err,
+    float_or_none,
+    handle_errors,
+    int_or_none,
+    out_console,
+    print_json,
+    save_plot,
+)
+from .parsing import CLIError, check_output_path, parse_list
+
+HELP = """The convergence theory of a quadratic's spectrum: formulas and values.
+
+lr_max = 2/lambda_max, lr* = 2/(lambda_min+lambda_max), R* = (kappa-1)/(kappa+1), the
+heavy-ball and Nesterov optima and rates, and the steps each method needs at its optimum
+(from x0 = ones to a minimizer at 0, exact closed-form prediction).
+
+\b
+Examples:
+  hessian-lab theory --eigenvalues 1,100
+  hessian-lab theory --kappa 1e4 --latex
+  hessian-lab theory --kappa 100 --json
+  hessian-lab theory --eigenvalues 1,10,100 --plot rates.png
+"""
+
+PREDICTED = (
+    ("gd", "gd", {"lr": "lr_opt"}),
+    ("momentum", "momentum", {"lr": "lr_hb_opt", "beta": "beta_hb_opt"}),
+    ("nesterov", "nesterov", {"lr": "lr_nag_opt", "beta": "beta_nag_opt"}),
+    ("nesterov-textbook", "nesterov", {"lr": "lr_nag_textbook", "beta": "beta_nag_textbook"}),
+)
+
+
+def _gd_curve(rates, lr, eigenvalues):
+    """``max_i |1 - lr lambda_i|`` over ``eigenvalues`` for every ``lr`` (the library's)."""
+    import numpy as np
+
+    return np.asarray(rates.gd_rate(lr, np.asarray(eigenvalues, float)), dtype=float)
+
+
+@handle_errors
+def theory(
+    eigenvalues: Annotated[
+        str | None, typer.Option(help="The spectrum, e.g. '1,100'.", show_default=False)
+    ] = None,
+    kappa: Annotated[
+        float | None,
+        typer.Option(help="Condition number (>= 1): eigenvalues lambda_min, kappa*lambda_min."),
+    ] = None,
+    lambda_min: Annotated[float | None, typer.Option(help="With --kappa; default 1.")] = None,
+    criterion: Annotated[Criterion, typer.Option(help="For the predicted steps.")] = Criterion.loss,
+    tol: Annotated[float, typer.Option(help="For the predicted steps (> 0).")] = 1e-6,
+    max_steps: Annotated[int, typer.Option(help="Longest prediction (>= 1).")] = 100_000,
+    latex: Annotated[bool, typer.Option("--latex", help="Formulas in LaTeX.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Every named quantity with value and formula.")
+    ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="|r(lambda_min)|, |r(lambda_max)| and R against lr (.png/.svg/.pdf)."),
+    ] = None,
+) -> None:
+    from ..plots import FORMATS
+
+    if plot is not None:
+        check_output_path(plot, "--plot", FORMATS)
+    if eigenvalues is not None and (kappa is not None or lambda_min is not None):
+        raise CLIError("give either --eigenvalues or --kappa (with --lambda-min), not both")
+    if eigenvalues is not None:
+        spectrum = parse_list(eigenvalues, "--eigenvalues")
+    else:
+        k = as_float(kappa if kappa is not None else 100.0, "--kappa")
+        if not k >= 1:
+            raise CLIError(f"--kappa must be a finite number >= 1; got {kappa!r}")
+        low = as_float(lambda_min if lambda_min is not None else 1.0, "--lambda-min", positive=True)
+        spectrum = [low, k * low]
+    if min(spectrum) <= 0:
+        raise CLIError(f"--eigenvalues must all be > 0 for the theory; got {eigenvalues!r}")
+    as_float(tol, "--tol", positive=True)
+    if max_steps < 1:
+        raise CLIError(f"--max-steps must be an integer >= 1; got {max_steps}")
+
+    from .. import Quadratic, make_optimizer
+    from ..symbolic import rates
+    from ..theory import predict
+    from .common import theory_quantities
+
+    problem = Quadratic(spectrum)
+    quantities, why = theory_quantities(problem)
+    if quantities is None:
+        raise CLIError(f"--eigenvalues: {why}")
+    formulas = dict(rates.formulas())
+    x0 = [1.0] * problem.dim
+    predictions = {}
+    for label, name, texts in PREDICTED:
+        if not all(t in quantities for t in texts.values()):
+            continue
+        hp = {key: quantities[text] for key, text in texts.items()}
+        p = predict(
+            problem,
+            make_optimizer(name, **hp),
+            x0,
+            criterion=criterion.value,
+            tol=tol,
+            max_steps=max_steps,
+        )
+        predictions[label] = {
+            "optimizer": name,
+            "hyperparameters": hp,
+            "sources": texts,
+            "predicted_rate": float_or_none(p.rate[0]),
+            "predicted_steps": int_or_none(p.steps[0]),
+        }
+    if plot is not None:
+        _plot(rates, plot, spectrum, quantities)
+    import sympy
+
+    names = list(quantities) + [n for n in formulas if n not in quantities]
+    if json_output:
+        doc = {
+            "command": "theory",
+            "eigenvalues": [float(v) for v in problem.spectrum],
+            "x0": x0,
+            "criterion": criterion.value,
+            "tol": tol,
+            "max_steps": max_steps,
+            "quantities": {
+                n: {
+                    "value": quantities.get(n),
+                    "formula": str(formulas[n]) if n in formulas else None,
+                    "latex": sympy.latex(formulas[n]) if n in formulas else None,
+                }
+                for n in names
+            },
+            "predictions": predictions,
+        }
+        print_json(doc)
+    else:
+        _render(names, quantities, formulas, predictions, spectrum, latex, criterion.value, tol)
+    if plot is not None:
+        echo_err(f"wrote {plot}")
+
+
+def _render(names, quantities, formulas, predictions, spectrum, latex, criterion, tol):
+    import sympy
+    from rich.table import Table
+
+    shown = ", ".join(f"{v:g}" for v in spectrum[:6]) + (", ..." if len(spectrum) > 6 else "")
+    table = Table(title=f"Theory for eigenvalues ({shown})")
+    table.add_column("quantity")
+    table.add_column("formula" + (" (LaTeX)" if latex else ""))
+    table.add_column("value", justify="right")
+    for name in names:
+        expr = formulas.get(name)
+        if expr is None:
+            text = "-"
+        elif latex:
+            text = sympy.latex(expr)
+        else:
+            text = sympy.pretty(expr, use_unicode=False)
+        value = quantities.get(name)
+        table.add_row(name, text, "-" if value is None else f"{value:.6g}")
+    console = out_console()
+    console.print(table)
+    steps = Table(title=f"Predicted at the optimum ({criterion} <= {tol:g}, from x0 = ones)")
+    for col in ("method", "hyperparameters", "rate", "steps"):
+        steps.add_column(col, justify="left" if col in ("method", "hyperparameters") else "right")
+    for name, p in predictions.items():
+        hp = ", ".join(f"{k}={v:.4g} ({p['sources'][k]})" for k, v in p["hyperparameters"].items())
+        rate = p["predicted_rate"]
+        steps.add_row(
+            name,
+            hp,
+            "-" if rate is None else f"{rate:.6f}",
+            str(p["predicted_steps"] if p["predicted_steps"] is not None else "-"),
+        )
+    console.print(steps)
+
+
+def _plot(rates, path, spectrum, quantities):
+    import numpy as np
+
+    from .. import plots
+
+    lam_min, lam_max = min(spectrum), max(spectrum)
+    lr_max = quantities.get("lr_max", 2.0 / lam_max)
+    lr = np.linspace(0.0, 1.2 * lr_max, 400)
+    curves = {
+        "|r(lambda_min)| = |1 - lr lambda_min|": _gd_curve(rates, lr, [lam_min]),
+        "|r(lambda_max)| = |1 - lr lambda_max|": _gd_curve(rates, lr, [lam_max]),
+        "R(lr) = max_i |1 - lr lambda_i|": _gd_curve(rates, lr, spectrum),
+    }
+    fig = plots.rate_curves(
+        lr,
+        curves,
+        lr_opt=quantities.get("lr_opt"),
+        rate_opt=quantities.get("rate_opt"),
+        lr_max=lr_max,
+    )
+    save_plot(fig, path, "--plot")

@@ -1,0 +1,89 @@
+"""Canned experiments: the classic studies of ill-conditioning, momentum, Adam and AdaHessian.
+
+    >>> from hessian_lab.experiments import EXPERIMENTS, run_experiment
+    >>> sorted(EXPERIMENTS)[:2]
+    ['cross-init', 'hutchinson']
+    >>> result = run_experiment("rate-curves", quick=True)      # doctest: +SKIP
+    >>> result.write("out/rate-curves")                          # doctest: +SKIP
+
+Each experiment is a small module that only composes library calls (engine, theory bridge,
+symbolic layer, plots) and returns an :class:`ExperimentResult` with a table, JSON-ready
+data and figures. Importing this package is cheap: an experiment's module (and with it
+matplotlib or sympy) is imported only when it runs.
+"""
+
+from __future__ import annotations
+
+from .base import Experiment, ExperimentResult
+
+__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "run_experiment", "names"]
+
+_ENTRIES = (
+    Experiment(
+        "steep-valley",
+        "lambda = (1, 100): GD (diverging and at lr*), heavy ball, Nesterov, Adam, RMSProp, "
+        "AdaGrad, AdaHessian; measured vs predicted steps and paths on the contours",
+        "steep_valley",
+    ),
+    Experiment(
+        "rate-curves",
+        "GD contraction factors against lr (lr* and R* from the symbolic layer) and steps "
+        "against kappa for GD, optimal heavy ball and Adam",
+        "rate_curves",
+    ),
+    Experiment(
+        "sigmoid-neuron",
+        "one sigmoid neuron (w, b) on two points: AdaHessian vs Adam vs GD for 200 epochs; "
+        "loss curves, contour and surface with the paths",
+        "sigmoid_neuron",
+    ),
+    Experiment(
+        "newton-vs-gd",
+        "GD, exact diagonal Newton, Hutchinson diagonal Newton and Newton on an axis-aligned "
+        "and a rotated quadratic: where the diagonal is exact and where it is not",
+        "newton_vs_gd",
+    ),
+    Experiment(
+        "scaling",
+        "coordinate rescaling from 1e-4 to 1e3: steps for GD at its best lr, Adam and "
+        "AdaHessian (k = 1, 0.5); the diagonal second-order method does not care",
+        "scaling",
+    ),
+    Experiment(
+        "cross-init",
+        "a double well: optimizer A then B from A's end point and vice versa, and basin maps "
+        "of which minimum each optimizer reaches from a grid of starts",
+        "cross_init",
+    ),
+    Experiment(
+        "precision",
+        "GD at lr* in float64 and float32 under the distance criterion: the float32 rounding "
+        "floor, predicted from the machine epsilon and the contraction rate",
+        "precision",
+    ),
+    Experiment(
+        "hutchinson",
+        "Hutchinson diagonal estimates: error against probes for Rademacher and Gaussian "
+        "probes, with and without block averaging, against the derived variances",
+        "hutchinson",
+    ),
+)
+
+#: name -> experiment, in the order of the issue (steep valley first).
+EXPERIMENTS: dict[str, Experiment] = {entry.name: entry for entry in _ENTRIES}
+
+
+def names() -> list[str]:
+    """The experiment names, in registry order."""
+    return list(EXPERIMENTS)
+
+
+def run_experiment(name: str, quick: bool = False) -> ExperimentResult:
+    """Run the experiment called ``name``; ``quick`` runs a reduced size in a few seconds.
+
+    Raises ``ValueError`` naming the unknown experiment and the allowed names.
+    """
+    entry = EXPERIMENTS.get(name)
+    if entry is None:
+        raise ValueError(f"unknown experiment {name!r}; allowed: {', '.join(EXPERIMENTS)}")
+    return entry.run(quick=quick)

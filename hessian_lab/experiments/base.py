@@ -1,0 +1,210 @@
+"""What every canned experiment shares: the result object and its atomic writer.
+
+An experiment composes library calls and returns an :class:`ExperimentResult`: a table
+(rows of plain values), ``data`` (every number it reports, JSON-ready) and matplotlib
+figures. ``write(out_dir)`` renders everything first and then moves each file into place
+(temporary file + ``os.replace``), so a failure leaves no half-written file behind.
+
+This module imports only the standard library and NumPy; matplotlib, sympy and torch are
+imported by the experiments that need them, when they run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Experiment",
+    "ExperimentResult",
+    "jsonable",
+    "quantities",
+    "BACKEND",
+]
+
+#: Experiments run on NumPy in float64 unless they say otherwise: small, exact, reproducible.
+BACKEND = "numpy"
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON types: arrays to lists, NumPy scalars to Python, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    """One table cell as text: compact numbers, blank for missing values."""
+    value = jsonable(value)
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return "(" + ", ".join(_cell(v) for v in value) + ")"
+    return str(value)
+
+
+@dataclass
+class ExperimentResult:
+    """The outcome of one experiment.
+
+    Attributes:
+        name: the experiment's registry name (``steep-valley``).
+        title: a one-line human title.
+        table: rows of ``{column: value}`` (JSON-ready after :func:`jsonable`).
+        data: every number the experiment reports, JSON-ready.
+        figures: ``{name: matplotlib Figure}``, written as ``name.png``.
+        notes: short sentences explaining what the numbers show.
+    """
+
+    name: str
+    title: str
+    table: list[dict] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for row in self.table:
+            for key in row:
+                seen.setdefault(key, None)
+        return list(seen)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "notes": list(self.notes),
+            "table": jsonable(self.table),
+            "data": jsonable(self.data),
+            "figures": sorted(self.figures),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The whole result (table, data, notes, figure names) as one JSON document."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def table_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        columns = self.columns
+        writer.writerow(columns)
+        for row in self.table:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+        return out.getvalue()
+
+    def table_markdown(self) -> str:
+        columns = self.columns
+        lines = [f"# {self.title}", ""]
+        lines.append("| " + " | ".join(columns) + " |")
+        lines.append("|" + "|".join("---" for _ in columns) + "|")
+        for row in self.table:
+            lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
+        if self.notes:
+            lines += [""] + [f"- {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def write(self, out_dir: str | os.PathLike, dpi: int = 110) -> list[Path]:
+        """Write ``table.csv``, ``table.md``, ``result.json`` and ``<figure>.png`` into ``out_dir``.
+
+        Everything is rendered to memory first, then each file goes through a temporary
+        file in ``out_dir`` and ``os.replace``; on any failure the temporaries are removed
+        and no target file is left half-written. Returns the paths written.
+        """
+        folder = Path(out_dir)
+        payloads: dict[str, bytes] = {
+            "table.csv": self.table_csv().encode(),
+            "table.md": self.table_markdown().encode(),
+            "result.json": (self.to_json() + "\n").encode(),
+        }
+        for name, fig in self.figures.items():
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=dpi)
+            payloads[f"{name}.png"] = buffer.getvalue()
+        folder.mkdir(parents=True, exist_ok=True)
+        staged: list[tuple[str, Path]] = []
+        try:
+            for filename, payload in payloads.items():
+                fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", dir=folder)
+                staged.append((tmp, folder / filename))
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(payload)
+            for tmp, target in staged:
+                os.replace(tmp, target)
+        except BaseException:
+            for tmp, _ in staged:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise
+        return [target for _, target in staged]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registry entry: the name, a one-line summary, and the module that runs it.
+
+    The module is imported only when the experiment runs, so the registry stays cheap.
+    """
+
+    name: str
+    summary: str
+    module: str
+
+    def _runner(self) -> Callable[[bool], ExperimentResult]:
+        from importlib import import_module
+
+        return import_module(f"hessian_lab.experiments.{self.module}").run
+
+    def run(self, quick: bool = False) -> ExperimentResult:
+        """Run the experiment (``quick``: a reduced size that takes a few seconds)."""
+        return self._runner()(quick=quick)
+
+
+# --- Bridges to the theory layer ------------------------------------------------------
+
+
+def quantities(problem) -> dict[str, float]:
+    """The named theory quantities of a quadratic (``lr_opt``, ``lr_max``, ``lr_hb_opt``, ...).
+
+    From :func:`hessian_lab.theory.named_quantities` (the symbolic layer).
+    """
+    from ..theory import named_quantities
+
+    return {key: float(value) for key, value in named_quantities(problem).items()}
+
+
+def first_index(mask: np.ndarray) -> int | None:
+    """The first True index of a 1-D boolean array, or None."""
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else None
+
+
+def as_int_or_none(value: float) -> int | None:
+    return int(value) if value is not None and math.isfinite(value) else None

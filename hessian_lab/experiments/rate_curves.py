@@ -1,0 +1,197 @@
+"""Rate curves: GD's contraction factors against the learning rate, and steps against kappa.
+
+For a spectrum in ``[lambda_min, lambda_max]`` gradient descent contracts the mode of
+eigenvalue ``lambda`` by ``r(lambda) = 1 - lr*lambda`` per step; the overall rate is
+``R(lr) = max(|r(lambda_min)|, |r(lambda_max)|)``, smallest at ``lr* = 2/(lambda_min +
+lambda_max)`` where ``R* = (kappa - 1)/(kappa + 1)``. The curves come from the theory bridge
+(the spectral radius of each one-mode problem, batched over lr), ``lr*`` and ``R*`` from the
+symbolic layer, and the measured rates from batched engine runs.
+
+The second part sets steps to tolerance against kappa for GD at lr*, the optimal heavy
+ball and Adam: measured (engine) and predicted (theory bridge) on one log-log plot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import GD, Adam, Momentum, Quadratic
+from ..engine import run as engine_run
+from ..theory import predict
+from .base import BACKEND, ExperimentResult, as_int_or_none, quantities
+
+NAME = "rate-curves"
+TITLE = "Contraction factors of GD against lr, and steps to tolerance against kappa"
+SPECTRUM = (1.0, 5.0)
+KAPPAS = (10.0, 100.0, 1000.0)
+RATE_STEPS = 60  # steps over which the measured rate is taken
+STEPS_DIM = 10  # dimension of the geometric-spectrum problems of the kappa study
+TOL = 1e-6
+
+
+def factor_curves(lambda_min: float, lambda_max: float, lr: np.ndarray) -> dict[str, np.ndarray]:
+    """``|r(lambda_min)|``, ``|r(lambda_max)|`` and ``R`` against ``lr``, from the theory bridge."""
+    sweep = GD(lr=list(lr))
+
+    def radius(eigenvalues) -> np.ndarray:
+        return predict(Quadratic(eigenvalues), sweep, np.ones(len(eigenvalues)), max_steps=0).rate
+
+    return {
+        f"|r(lambda_min)|, lambda_min = {lambda_min:g}": radius([lambda_min]),
+        f"|r(lambda_max)|, lambda_max = {lambda_max:g}": radius([lambda_max]),
+        "R(lr) = max |r|": radius([lambda_min, lambda_max]),
+    }
+
+
+def measured_rates(problem, lr: np.ndarray, steps: int) -> np.ndarray:
+    """Per-step contraction of ``||x - x*||`` over the last half of ``steps`` GD steps, per lr."""
+    x0 = np.ones(problem.dim)
+    result = engine_run(
+        problem,
+        GD(lr=list(lr)),
+        x0,
+        criterion="distance",
+        tol=1e-300,
+        max_steps=steps,
+        record="x",
+        backend=BACKEND,
+    )
+    distance = np.linalg.norm(result.x_history - problem.minimizer, axis=-1)  # (T+1, B)
+    half = steps // 2
+    with np.errstate(all="ignore"):
+        rate = (distance[steps] / distance[half]) ** (1.0 / (steps - half))
+    return np.where(result.status == "diverged", np.nan, rate)
+
+
+def run(quick: bool = False) -> ExperimentResult:
+    from .. import plots
+
+    n_lr = 61 if quick else 241
+    figures, table, data = {}, [], {"spectra": []}
+
+    # Part 1: rate curves for [1, 5] and for kappa = 10, 100, 1000.
+    for lambda_min, lambda_max in [SPECTRUM, *((1.0, k) for k in KAPPAS)]:
+        problem = Quadratic([lambda_min, lambda_max])
+        q = quantities(problem)
+        lr = np.linspace(0.0, 1.2 * q["lr_max"], n_lr)[1:]
+        curves = factor_curves(lambda_min, lambda_max, lr)
+        label = f"{lambda_min:g}_{lambda_max:g}"
+        fig = plots.rate_curves(
+            lr,
+            curves,
+            lr_opt=q["lr_opt"],
+            rate_opt=q["rate_opt"],
+            lr_max=q["lr_max"],
+            title=f"GD contraction factors, lambda in [{lambda_min:g}, {lambda_max:g}] "
+            f"(kappa = {q['kappa']:g})",
+        )
+        entry = {
+            "lambda_min": lambda_min,
+            "lambda_max": lambda_max,
+            "kappa": q["kappa"],
+            "lr_opt": q["lr_opt"],
+            "rate_opt": q["rate_opt"],
+            "lr_max": q["lr_max"],
+            "lr": lr,
+            "curves": curves,
+        }
+        if (lambda_min, lambda_max) == SPECTRUM:
+            sample = lr[:: max(1, n_lr // 20)]
+            measured = measured_rates(problem, sample, RATE_STEPS)
+            fig.axes[0].plot(
+                sample,
+                measured,
+                "o",
+                color="black",
+                markersize=4,
+                label=f"measured (engine, {RATE_STEPS} steps)",
+            )
+            fig.axes[0].legend(loc="best", fontsize="small")
+            entry["measured"] = {"lr": sample, "rate": measured}
+            # the measured rate at lr* itself: one more engine row
+            entry["measured_rate_at_lr_opt"] = float(
+                measured_rates(problem, np.array([q["lr_opt"]]), RATE_STEPS)[0]
+            )
+        figures[f"rate_curves_{label}"] = fig
+        data["spectra"].append(entry)
+        table.append(
+            {
+                "part": "rates",
+                "lambda_min": lambda_min,
+                "lambda_max": lambda_max,
+                "kappa": q["kappa"],
+                "lr_opt": q["lr_opt"],
+                "rate_opt": q["rate_opt"],
+                "lr_max": q["lr_max"],
+                "measured_rate_at_lr_opt": entry.get("measured_rate_at_lr_opt"),
+            }
+        )
+    first = data["spectra"][0]
+    data["lr_opt"], data["rate_opt"] = first["lr_opt"], first["rate_opt"]
+
+    # Part 2: steps to tolerance against kappa.
+    kappas = np.array(KAPPAS) if quick else np.logspace(1, 3, 9)
+    max_steps = 10_000 if quick else 40_000
+    steps = {
+        name: {"measured": [], "predicted": []} for name in ("GD at lr*", "optimal HB", "Adam")
+    }
+    for kappa in kappas:
+        problem = Quadratic.from_condition(STEPS_DIM, float(kappa))
+        q = quantities(problem)
+        x0 = np.ones(STEPS_DIM)
+        methods = {
+            "GD at lr*": GD(lr=q["lr_opt"]),
+            "optimal HB": Momentum(lr=q["lr_hb_opt"], beta=q["beta_hb_opt"]),
+            "Adam": Adam(lr=q["lr_opt"]),
+        }
+        row = {"part": "steps", "kappa": float(kappa)}
+        for name, optimizer in methods.items():
+            result = engine_run(
+                problem, optimizer, x0, tol=TOL, max_steps=max_steps, backend=BACKEND
+            )
+            predicted = predict(problem, optimizer, x0, "loss", TOL, max_steps)
+            measured = float(result.steps_to_tol[0])
+            steps[name]["measured"].append(measured)
+            steps[name]["predicted"].append(float(predicted.steps[0]))
+            row[f"{name} steps"] = as_int_or_none(measured)
+            row[f"{name} predicted"] = as_int_or_none(float(predicted.steps[0]))
+        table.append(row)
+    data["steps_vs_kappa"] = {
+        "kappa": kappas,
+        "dim": STEPS_DIM,
+        "tol": TOL,
+        "max_steps": max_steps,
+        "methods": steps,
+    }
+    figures["steps_vs_kappa"] = _steps_figure(kappas, steps, max_steps)
+    notes = [
+        f"lambda in [1, 5]: lr* = {data['lr_opt']:.6g}, R* = {data['rate_opt']:.6g} "
+        "(symbolic layer); measured rate at lr* "
+        f"{first['measured_rate_at_lr_opt']:.6g}.",
+        "GD needs O(kappa) steps, the optimal heavy ball O(sqrt(kappa)); Adam has no closed form.",
+    ]
+    return ExperimentResult(NAME, TITLE, table, data, figures, notes)
+
+
+def _steps_figure(kappas, steps, max_steps):
+    from ..plots import new_figure
+
+    fig, ax = new_figure()
+    for i, (name, values) in enumerate(steps.items()):
+        color = f"C{i}"
+        ax.plot(kappas, values["measured"], "o-", color=color, label=f"{name}: measured")
+        predicted = np.asarray(values["predicted"], dtype=float)
+        if np.isfinite(predicted).any():
+            ax.plot(kappas, predicted, "x--", color=color, markersize=9, label=f"{name}: predicted")
+    ax.axhline(max_steps, color="gray", linestyle=":", label=f"step budget {max_steps}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("condition number kappa")
+    ax.set_ylabel("steps to loss tolerance")
+    ax.set_title(f"Steps to f - f* <= {TOL:g} against kappa ({STEPS_DIM}-D geometric spectrum)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+__all__ = ["run", "factor_curves", "measured_rates", "NAME", "TITLE"]

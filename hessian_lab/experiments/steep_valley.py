@@ -1,0 +1,150 @@
+"""The steep valley: ill-conditioning, momentum and adaptive steps on lambda = (1, 100).
+
+The classic teaching valley ``f(x) = 1/2 (x-c)^T diag(1, 100) (x-c)`` with ``c = (0.8, 0.6)``,
+started at the origin, loss tolerance 1e-6, at most 10,000 steps, divergence box
+``|x_i| < 5``. Every learning rate is a named theory quantity times a factor
+(``1.01*lr_max``, ``lr_opt``, ``0.175*lr_opt``, the heavy-ball optimum), and the linear
+methods' measured steps are set beside the theory bridge's exact prediction.
+"""
+
+from __future__ import annotations
+
+from .. import GD, AdaGrad, AdaHessian, Adam, Momentum, Nesterov, RMSProp, steep_valley
+from ..engine import run as engine_run
+from ..theory import predict
+from .base import BACKEND, ExperimentResult, as_int_or_none, quantities
+
+NAME = "steep-valley"
+TITLE = "Steep valley (lambda = 1, 100): GD, momentum, Nesterov and adaptive methods"
+X0 = (0.0, 0.0)
+TOL = 1e-6
+MAX_STEPS = 10_000
+BOUND = 5.0
+VIEW = ((-0.2, -0.7), (1.3, 1.9))
+
+
+def runs(q: dict[str, float]) -> list[tuple[str, str, object]]:
+    """``(label, hyperparameter text, optimizer)`` for every run, from the theory quantities."""
+    lr_opt, lr_max = q["lr_opt"], q["lr_max"]
+    return [
+        ("GD at 1.01 lr_max", "lr=1.01*lr_max", GD(lr=1.01 * lr_max)),
+        ("GD at lr*", "lr=lr_opt", GD(lr=lr_opt)),
+        ("heavy ball", "lr=0.175*lr_opt, beta=0.9", Momentum(lr=0.175 * lr_opt, beta=0.9)),
+        ("Nesterov", "lr=0.175*lr_opt, beta=0.9", Nesterov(lr=0.175 * lr_opt, beta=0.9)),
+        ("Adam", "lr=lr_opt, betas=(0.9, 0.999)", Adam(lr=lr_opt, betas=(0.9, 0.999))),
+        ("RMSProp", "lr=0.01, alpha=0.99", RMSProp(lr=0.01)),
+        ("AdaGrad", "lr=0.1", AdaGrad(lr=0.1)),
+        ("AdaHessian", "lr=0.15, betas=(0.9, 0.999), k=1", AdaHessian(lr=0.15)),
+        (
+            "optimal heavy ball",
+            "lr=lr_hb_opt, beta=beta_hb_opt",
+            Momentum(lr=q["lr_hb_opt"], beta=q["beta_hb_opt"]),
+        ),
+    ]
+
+
+def run(quick: bool = False) -> ExperimentResult:
+    from .. import plots
+
+    problem = steep_valley()
+    q = quantities(problem)
+    table, paths, losses = [], {}, {}
+    for label, text, optimizer in runs(q):
+        result = run_one(problem, optimizer)
+        row = result.row(0)
+        prediction = predict(problem, optimizer, X0, "loss", TOL, MAX_STEPS)
+        predicted = as_int_or_none(float(prediction.steps[0]))
+        table.append(
+            {
+                "run": label,
+                "optimizer": optimizer.name,
+                "hyperparameters": text,
+                "status": row["status"],
+                "steps": row["steps"],
+                "diverged_at": row["diverged_at"],
+                "predicted_steps": predicted,
+                "predicted_rate": float(prediction.rate[0]),
+                "measured_equals_predicted": (
+                    None if predicted is None else predicted == row["steps"]
+                ),
+                "final_loss": row["final_loss"],
+            }
+        )
+        paths[label] = result.x_history[:, 0, :]
+        losses[label] = result.loss_history[:, 0]
+
+    resolution = 60 if quick else 200
+    figures = {}
+    for i, (label, path) in enumerate(paths.items()):
+        status = table[i]["status"]
+        steps = table[i]["steps"] if status == "converged" else table[i]["diverged_at"]
+        figures[f"contour_{i + 1:02d}_{_slug(label)}"] = plots.contour_paths(
+            problem,
+            {label: path},
+            start=X0,
+            minimizer=problem.minimizer,
+            title=f"Steep valley: {label} ({table[i]['hyperparameters']}) - {status} "
+            f"after {steps} steps",
+            resolution=resolution,
+            bounds=VIEW,
+        )
+    converging = {r["run"]: paths[r["run"]] for r in table if r["status"] != "diverged"}
+    figures["contour_all"] = plots.contour_paths(
+        problem,
+        converging,
+        start=X0,
+        minimizer=problem.minimizer,
+        title="Steep valley: every converging optimizer from the origin",
+        resolution=resolution,
+        bounds=VIEW,
+    )
+    figures["loss_curves"] = plots.loss_curves(
+        losses,
+        min_value=problem.min_value,
+        tol=TOL,
+        title="Steep valley: loss - f* against step",
+    )
+    linear = [r for r in table if r["predicted_steps"] is not None]
+    notes = [
+        f"lr* = 2/(lambda_min + lambda_max) = {q['lr_opt']:.6g}, lr_max = {q['lr_max']:.6g}; "
+        f"optimal heavy ball lr = {q['lr_hb_opt']:.6g}, beta = {q['beta_hb_opt']:.6g}.",
+        "Linear methods: measured steps equal the closed-form prediction in "
+        f"{sum(bool(r['measured_equals_predicted']) for r in linear)} of {len(linear)} runs.",
+        "Adaptive methods (Adam, RMSProp, AdaGrad, AdaHessian) have no closed form: "
+        "predicted steps are blank.",
+    ]
+    data = {
+        "problem": {
+            "eigenvalues": problem.eigenvalues,
+            "center": problem.center,
+            "x0": X0,
+            "tol": TOL,
+            "max_steps": MAX_STEPS,
+            "bound": BOUND,
+        },
+        "quantities": q,
+        "runs": table,
+    }
+    return ExperimentResult(NAME, TITLE, table, data, figures, notes)
+
+
+def run_one(problem, optimizer):
+    """One run of the valley protocol, with loss and iterate histories."""
+    return engine_run(
+        problem,
+        optimizer,
+        X0,
+        criterion="loss",
+        tol=TOL,
+        max_steps=MAX_STEPS,
+        bound=BOUND,
+        record=("loss", "x"),
+        backend=BACKEND,
+    )
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_").replace("__", "_")
+
+
+__all__ = ["run", "runs", "NAME", "TITLE"]

@@ -1,0 +1,209 @@
+"""The canned experiments: each runs in quick mode, writes real files, and reports numbers
+that agree with the theory they illustrate."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hessian_lab.experiments import EXPERIMENTS, ExperimentResult, run_experiment
+
+NAMES = [
+    "steep-valley",
+    "rate-curves",
+    "sigmoid-neuron",
+    "newton-vs-gd",
+    "scaling",
+    "cross-init",
+    "precision",
+    "hutchinson",
+]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@functools.cache
+def quick(name: str) -> ExperimentResult:
+    """Each experiment runs once per test session (quick mode); the tests share the result."""
+    return run_experiment(name, quick=True)
+
+
+def rows(result: ExperimentResult, key: str, value) -> list[dict]:
+    return [row for row in result.table if row.get(key) == value]
+
+
+# --- registry ---------------------------------------------------------------------------
+
+
+def test_registry_lists_the_eight_experiments_with_summaries():
+    assert list(EXPERIMENTS) == NAMES
+    for name, entry in EXPERIMENTS.items():
+        assert entry.name == name
+        assert entry.summary and "\n" not in entry.summary
+
+
+def test_unknown_experiment_is_a_one_line_error_naming_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"unknown experiment 'nope'; allowed: steep-valley, "):
+        run_experiment("nope")
+
+
+def test_importing_the_experiments_is_cheap():
+    code = (
+        "import sys, hessian_lab.experiments as e; e.EXPERIMENTS['steep-valley'].summary; "
+        "print(sorted(m for m in ('sympy', 'matplotlib', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --- every experiment: files and JSON ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_experiment_writes_table_json_and_real_png_figures(name, tmp_path):
+    result = quick(name)
+    assert result.name == name
+    assert result.table and result.figures
+    written = result.write(tmp_path / "out")
+    names = {p.name for p in written}
+    assert {"table.csv", "table.md", "result.json"} <= names
+    document = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert document["name"] == name
+    assert len(document["table"]) == len(result.table)
+    assert sorted(document["figures"]) == sorted(result.figures)
+    for figure in result.figures:
+        payload = (tmp_path / "out" / f"{figure}.png").read_bytes()
+        assert payload[:8] == PNG_MAGIC
+        assert len(payload) > 10_000, figure
+    header = (tmp_path / "out" / "table.csv").read_text().splitlines()[0]
+    assert header.split(",")[0] == result.columns[0]
+    # nothing but the targets is left in the folder (the temporaries were renamed)
+    assert {p.name for p in (tmp_path / "out").iterdir()} == names
+
+
+def test_write_leaves_nothing_behind_when_a_figure_fails(tmp_path):
+    class Broken:
+        def savefig(self, *args, **kwargs):
+            raise RuntimeError("cannot render")
+
+    result = ExperimentResult("x", "x", [{"a": 1}], {"a": 1}, {"broken": Broken()})
+    with pytest.raises(RuntimeError):
+        result.write(tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_json_has_no_nan_and_missing_values_are_null():
+    result = ExperimentResult("x", "t", [{"a": float("nan"), "b": np.int64(3)}], {"c": np.inf})
+    document = json.loads(result.to_json())
+    assert document["table"] == [{"a": None, "b": 3}]
+    assert document["data"] == {"c": None}
+
+
+# --- what each experiment shows ---------------------------------------------------------
+
+
+def test_steep_valley_linear_methods_take_exactly_the_predicted_steps():
+    result = quick("steep-valley")
+    linear = [r for r in result.table if r["optimizer"] in ("gd", "momentum", "nesterov")]
+    converged = [r for r in linear if r["status"] == "converged"]
+    assert len(converged) == 4  # GD at lr*, heavy ball, Nesterov, optimal heavy ball
+    for row in converged:
+        assert row["steps"] == row["predicted_steps"], row
+    (diverging,) = rows(result, "run", "GD at 1.01 lr_max")
+    assert diverging["status"] == "diverged" and diverging["diverged_at"] > 0
+    assert diverging["predicted_rate"] > 1
+    q = result.data["quantities"]
+    assert q["lr_opt"] == pytest.approx(2 / 101) and q["lr_max"] == pytest.approx(2 / 100)
+    adaptive = [r for r in result.table if r["optimizer"] not in ("gd", "momentum", "nesterov")]
+    assert all(r["predicted_steps"] is None and r["status"] == "converged" for r in adaptive)
+    assert len(result.figures) == 9 + 2  # one contour per run, the combined one, the losses
+
+
+def test_rate_curves_optimum_comes_from_the_symbolic_layer():
+    result = quick("rate-curves")
+    lambda_min, lambda_max = 1.0, 5.0
+    assert result.data["lr_opt"] == pytest.approx(2 / (lambda_min + lambda_max), rel=1e-12)
+    assert result.data["rate_opt"] == pytest.approx(2 / 3, rel=1e-12)
+    first = result.data["spectra"][0]
+    assert first["measured_rate_at_lr_opt"] == pytest.approx(2 / 3, rel=1e-6)
+    # the R(lr) curve (theory bridge) is smallest next to lr*
+    lr, R = np.asarray(first["lr"]), np.asarray(first["curves"]["R(lr) = max |r|"])
+    assert abs(lr[np.argmin(R)] - 1 / 3) <= lr[1] - lr[0]
+    for row in rows(result, "part", "steps"):
+        assert row["GD at lr* steps"] == row["GD at lr* predicted"]
+        assert row["optimal HB steps"] == row["optimal HB predicted"]
+        assert row["Adam predicted"] is None
+    steps = result.data["steps_vs_kappa"]["methods"]
+    assert steps["optimal HB"]["measured"][-1] < steps["GD at lr*"]["measured"][-1] / 5
+
+
+def test_scaling_adahessian_k1_is_insensitive_while_gd_is_not():
+    result = quick("scaling")
+    ah = [r["AdaHessian k=1 steps"] for r in result.table]
+    gd = [r["GD best steps"] for r in result.table]
+    assert None not in ah and None not in gd
+    assert max(ah) - min(ah) <= max(1, 0.05 * min(ah))
+    assert max(gd) / min(gd) > 10
+    # the batched sweep's best lr is the theory's lr* (or beats it)
+    for row in result.table:
+        assert row["GD best steps"] <= row["GD at lr* predicted"]
+
+
+def test_precision_float32_stalls_at_the_predicted_floor_above_float64():
+    result = quick("precision")
+    double, single = result.table
+    assert double["dtype"] == "float64" and single["dtype"] == "float32"
+    assert double["status"] == "converged" and double["steps"] == double["predicted_steps"]
+    assert single["status"] == "max_steps"
+    assert single["final_distance"] > 1e3 * double["predicted_floor"]
+    assert single["final_distance"] > 1e3 * double["final_distance"]
+    assert 0.5 <= single["final / floor"] <= 1.5
+    assert single["stall_step"] < result.data["max_steps"]
+
+
+def test_hutchinson_error_falls_like_one_over_sqrt_n():
+    result = quick("hutchinson")
+    for probe in ("rademacher", "gaussian"):
+        assert result.data["slopes"][probe] == pytest.approx(-0.5, abs=0.08)
+        measured = np.asarray(result.data["curves"][probe]["measured"])
+        theory = np.asarray(result.data["curves"][probe]["theory"])
+        assert np.all(np.abs(measured / theory - 1) < 0.25)
+    # Gaussian probes carry the extra 2 H_ii^2: larger error at every N
+    r = np.asarray(result.data["curves"]["rademacher"]["measured"])
+    g = np.asarray(result.data["curves"]["gaussian"]["measured"])
+    assert np.all(g > r)
+
+
+def test_newton_vs_gd_diagonal_is_exact_only_when_axis_aligned():
+    result = quick("newton-vs-gd")
+    aligned = rows(result, "problem", "axis-aligned")
+    for row in aligned:
+        if row["method"] != "GD at lr*":
+            assert row["steps"] == 1, row
+    rotated = [r for r in result.table if r["problem"] != "axis-aligned"]
+    by_method = {r["method"]: r for r in rotated}
+    assert by_method["Newton"]["steps"] == 1
+    exact = by_method["diagonal Newton (exact diag)"]
+    assert exact["steps"] > 1 and exact["steps"] == exact["predicted_steps"]
+
+
+def test_sigmoid_neuron_adahessian_leaves_the_plateau_first():
+    result = quick("sigmoid-neuron")
+    final = {r["optimizer"]: r["final loss"] for r in result.table}
+    assert final["AdaHessian"] < final["Adam"] < final["GD"]
+
+
+def test_cross_init_hand_over_and_basins():
+    result = quick("cross-init")
+    handover = result.data["handover"]
+    assert len(handover) == 4 and all(r["status"] == "converged" for r in handover)
+    for name, share in result.data["shares"].items():
+        total = sum(v for k, v in share.items() if k != "crossed")
+        assert total == pytest.approx(1.0), name
+    # GD stays in the basin nearest its start more often than the heavy ball
+    shares = result.data["shares"]
+    assert shares["GD"]["crossed"] <= shares["heavy ball"]["crossed"]
