@@ -1,6 +1,6 @@
 """The ``hessian-lab`` command line: a thin Typer app over the library.
 
-    hessian-lab run | sweep | theory | derive | hutchinson   (--help on each)
+    hessian-lab run | sweep | theory | derive | hutchinson | experiment   (--help on each)
 
 It parses, calls the library and renders (rich tables, JSON, figures); no maths lives
 here. Importing this package loads typer and the standard library only: NumPy's engine,
@@ -63,11 +63,12 @@ def _root(
     theory      the derived formulas and values for a spectrum
     derive      gradient, Hessian and Newton steps of an expression
     hutchinson  the Hutchinson diagonal estimate against the truth
+    experiment  the canned studies (list them, or run one into a folder)
     """
 
 
 def _register() -> None:
-    from . import derive_cmd, hutchinson_cmd, run_cmd, sweep_cmd, theory_cmd
+    from . import derive_cmd, experiment_cmd, hutchinson_cmd, run_cmd, sweep_cmd, theory_cmd
 
     for name, module, fn in (
         ("run", run_cmd, run_cmd.run),
@@ -75,6 +76,7 @@ def _register() -> None:
         ("theory", theory_cmd, theory_cmd.theory),
         ("derive", derive_cmd, derive_cmd.derive),
         ("hutchinson", hutchinson_cmd, hutchinson_cmd.hutchinson),
+        ("experiment", experiment_cmd, experiment_cmd.experiment),
     ):
         app.command(name, cls=OneLineCommand, help=module.HELP)(fn)
 

@@ -1,0 +1,101 @@
+"""``hessian-lab experiment``: list the canned studies, or run one into a folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import handle_errors, out_console, print_json
+from .parsing import CLIError
+
+HELP = """Run a canned experiment (or `list` them) and write its table, JSON and figures.
+
+Each experiment is a small study built from library calls: every number it reports comes
+from the engine or the symbolic layer. Files written into --out: table.csv, table.md,
+result.json and one PNG per figure (each written to a temporary file, then renamed).
+
+\b
+Examples:
+  hessian-lab experiment list
+  hessian-lab experiment steep-valley --out results/valley
+  hessian-lab experiment scaling --quick --json
+"""
+
+
+def _check_folder(folder: Path) -> None:
+    """Fail before any work unless ``folder`` (or its nearest existing parent) is writable."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CLIError(f"--out {str(folder)!r}: {str(existing)!r} is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".hessian-lab.", suffix=".probe", dir=existing)
+    except OSError as error:
+        raise CLIError(f"--out {str(folder)!r}: cannot write there ({error.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+@handle_errors
+def experiment(
+    name: Annotated[str, typer.Argument(help="An experiment's name, or 'list'.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the files [default: hessian-lab-results/NAME]."),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A reduced size that runs in seconds.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON document.")
+    ] = False,
+) -> None:
+    from ..experiments import EXPERIMENTS, run_experiment
+
+    if name == "list":
+        if json_output:
+            print_json({key: entry.summary for key, entry in EXPERIMENTS.items()})
+            return
+        from rich.table import Table
+
+        table = Table(title="hessian-lab experiments")
+        table.add_column("name", style="bold")
+        table.add_column("what it shows")
+        for key, entry in EXPERIMENTS.items():
+            table.add_row(key, entry.summary)
+        out_console().print(table)
+        return
+    if name not in EXPERIMENTS:
+        raise CLIError(f"unknown experiment {name!r}; allowed: list, {', '.join(EXPERIMENTS)}")
+    folder = out if out is not None else Path("hessian-lab-results") / name
+    _check_folder(folder)
+    result = run_experiment(name, quick=quick)
+    written = result.write(folder)
+    if json_output:
+        print_json({**result.to_dict(), "files": [str(path) for path in written]})
+        return
+    from rich.table import Table
+
+    console = out_console()
+    table = Table(title=result.title)
+    for column in result.columns:
+        table.add_column(column)
+    for row in result.to_dict()["table"]:
+        table.add_row(*(_cell(row.get(column)) for column in result.columns))
+    console.print(table)
+    for note in result.notes:
+        console.print(f"- {note}", markup=False, highlight=False)
+    console.print(f"wrote {len(written)} files into {folder}", markup=False, highlight=False)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
