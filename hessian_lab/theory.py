@@ -14,10 +14,15 @@ coordinate follows a two-term recurrence
 (``mu`` is the mode's eigenvalue: of H, or of ``diag(H)^-1 H`` for diagonal Newton). With
 roots ``r1, r2`` of ``r^2 - a r + b`` (``|r1| >= |r2|``) the solution is closed-form,
 
-    w_t = w_0 (U_t - b U_{t-1}),    U_t = sum_{k=0}^{t} r1^k r2^(t-k)
-        = r1^t * expm1((t+1) log q) / expm1(log q),   q = r2 / r1,
+    w_t = w_0 (U_t - b U_{t-1}),    U_t = sum_{k=0}^{t} r1^k r2^(t-k),
 
-evaluated without cancellation near a double root (``U_t -> (t+1) r^t``). The criteria
+evaluated in real arithmetic without cancellation near a double root (``U_t -> (t+1) r^t``):
+
+    complex roots rho e^(+-i theta):  U_t = rho^t sin((t+1) theta) / sin(theta)
+    real roots, q = r2 / r1:          U_t = r1^t (1 - q^(t+1)) / (1 - q)
+                                          (via expm1((t+1) log q) / expm1(log q) for q > 0).
+
+The criteria
 follow from ``w_t``: ``||e||``, ``1/2 e^T H e`` and ``||H e||``. Predicted steps are the
 first t where the criterion holds — exact, not the bound ``log(tol/e0)/log(R)``. The
 rate is the spectral radius ``max |r1|`` over the whole spectrum. Adaptive methods have no
@@ -83,22 +88,55 @@ def _recurrence(optimizer: Optimizer, mu: np.ndarray, batch: int):
     return step * (1.0 + beta), step * beta
 
 
-def _roots(a: np.ndarray, b: np.ndarray):
-    disc = np.sqrt((a * a - 4 * b).astype(complex))
-    r1, r2 = (a + disc) / 2, (a - disc) / 2
-    swap = np.abs(r2) > np.abs(r1)
-    return np.where(swap, r2, r1), np.where(swap, r1, r2)
+@dataclass(frozen=True)
+class _Roots:
+    """The roots of ``r^2 - a r + b`` per mode ``(B, m)``, in the form ``U_t`` needs."""
+
+    oscillating: np.ndarray  # complex pair rho e^(+-i theta)
+    radius: np.ndarray  # |r1| (rho for a complex pair)
+    r1: np.ndarray  # the larger real root (unused where oscillating)
+    q: np.ndarray  # r2 / r1 in [-1, 1] (unused where oscillating)
+    theta: np.ndarray  # the complex pair's angle (unused elsewhere)
+
+    def take(self, rows) -> _Roots:
+        return _Roots(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
 
 
-def _u_powers(r1, r2, t: np.ndarray):
-    """``U_t`` for ``t`` ``(T,)`` -> ``(T, B, m)`` complex (see module doc); ``U_{-1} = 0``."""
-    T = t[:, None, None]
-    log_q = np.log(r2 / r1)
-    ratio = np.expm1((T + 1) * log_q) / np.expm1(log_q)
-    ratio = np.where(log_q == 0, T + 1.0, ratio)
-    ratio = np.where(r2 == 0, 1.0, ratio)
-    U = np.where(r1 == 0, (T == 0) * 1.0, r1**T * ratio)
-    return np.where(t[:, None, None] < 0, 0.0, U)
+def _roots(a: np.ndarray, b: np.ndarray) -> _Roots:
+    disc = a * a - 4 * b
+    oscillating = disc < 0
+    rho = np.sqrt(np.where(oscillating, b, 0.0))
+    cos_theta = np.where(oscillating, a / np.where(rho > 0, 2 * rho, 1.0), 1.0)
+    theta = np.arccos(np.clip(cos_theta, -1.0, 1.0))
+    root = np.sqrt(np.where(oscillating, 0.0, disc))
+    r1 = (a + np.copysign(root, a)) / 2  # the larger in magnitude, without cancellation
+    q = np.where(r1 != 0, b / np.where(r1 != 0, r1 * r1, 1.0), 0.0)  # r2 / r1 = b / r1^2
+    radius = np.where(oscillating, rho, np.abs(r1))
+    return _Roots(oscillating, radius, r1, q, theta)
+
+
+def _u_powers(roots: _Roots, t: np.ndarray) -> np.ndarray:
+    """``U_t`` for ``t`` ``(T,)`` -> ``(T, B, m)`` real (see module doc); ``U_{-1} = 0``."""
+    T = t[:, None, None].astype(np.float64)
+    # complex pair: rho^t sin((t+1) theta) / sin(theta), -> (t+1) rho^t as theta -> 0
+    sin_theta = np.sin(roots.theta)
+    wave = np.where(
+        sin_theta > 0,
+        np.sin((T + 1) * roots.theta) / np.where(sin_theta > 0, sin_theta, 1.0),
+        T + 1,
+    )
+    oscillating = roots.radius**T * wave
+    # real roots: r1^t (1 - q^(t+1)) / (1 - q), stable near q = 1 through expm1
+    q = roots.q
+    near_one = q > 0.5
+    log_q = np.log(np.where(near_one, q, 1.0))
+    stable = np.where(
+        log_q < 0, np.expm1((T + 1) * log_q) / np.where(log_q < 0, np.expm1(log_q), 1.0), T + 1
+    )
+    direct = (1 - q ** (T + 1)) / (1 - np.where(near_one, 0.0, q))
+    real = np.where(roots.r1 == 0, (T == 0) * 1.0, roots.r1**T * np.where(near_one, stable, direct))
+    U = np.where(roots.oscillating, oscillating, real)
+    return np.where(T < 0, 0.0, U)
 
 
 def _modes(problem, optimizer):
@@ -143,18 +181,16 @@ class _LinearModel:
     orthonormal: bool
     W0: np.ndarray  # (B, m) start error in mode coordinates
     b: np.ndarray  # (B, m)
-    r1: np.ndarray  # (B, m) complex, the larger root
-    r2: np.ndarray  # (B, m) complex
+    roots: _Roots
 
     @property
     def rate(self) -> np.ndarray:
-        return np.max(np.abs(self.r1), axis=1)
+        return np.max(self.roots.radius, axis=1)
 
     def criterion(self, criterion: str, t: np.ndarray, rows=slice(None)) -> np.ndarray:
         """The criterion's value ``(T, B)`` at the steps ``t`` ``(T,)`` (rows selectable)."""
-        r1, r2 = self.r1[rows], self.r2[rows]
-        U = _u_powers(r1, r2, t)
-        W = (self.W0[rows] * (U - self.b[rows] * _u_powers(r1, r2, t - 1))).real
+        U = _u_powers(self.roots.take(rows), np.concatenate([t[:1] - 1, t]))
+        W = self.W0[rows] * (U[1:] - self.b[rows] * U[:-1])
         return _criterion_values(W, self.problem, self.V, self.orthonormal, criterion)
 
 
@@ -180,8 +216,7 @@ def _linear_model(problem, optimizer: Optimizer, x0) -> _LinearModel | str:
     else:
         W0 = np.linalg.solve(V, E0.T).T
     a, b = _recurrence(optimizer, mu[None, :], batch)
-    r1, r2 = _roots(a, b)
-    return _LinearModel(problem, V, orthonormal, W0, b, r1, r2)
+    return _LinearModel(problem, V, orthonormal, W0, b, _roots(a, b))
 
 
 def predicted_path(problem, optimizer: Optimizer, x0, criterion: str, steps) -> np.ndarray:
@@ -220,11 +255,15 @@ def predict(
     with np.errstate(all="ignore"):
         for start in range(0, max_steps + 1, _CHUNK):
             t = np.arange(start, min(start + _CHUNK, max_steps + 1))
-            hit = model.criterion(criterion, t, pending) <= tol
+            value = model.criterion(criterion, t, pending)
+            hit = value <= tol
             found = hit.any(axis=0)
             rows = np.flatnonzero(pending)
             steps[rows[found]] = t[np.argmax(hit[:, found], axis=0)]
             pending[rows[found]] = False
+            # an unstable row whose criterion has overflowed never comes back down
+            lost = ~found & ~np.isfinite(value[-1]) & (model.rate[rows] > 1)
+            pending[rows[lost]] = False
             if not pending.any():
                 break
     note = "exact: closed-form linear recurrence on the eigen-decomposition of the start error"
