@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -35,6 +35,7 @@ CRITERIA = ("loss", "distance", "grad")
 RECORDABLE = ("loss", "x")
 CONVERGED, DIVERGED, MAX_STEPS = "converged", "diverged", "max_steps"
 DEFAULT_BOUND = 1e12
+PROGRESS_EVERY = 100
 
 __all__ = ["run", "RunResult", "CRITERIA", "CONVERGED", "DIVERGED", "MAX_STEPS"]
 
@@ -148,6 +149,7 @@ def run(
     record: Sequence[str] | str = (),
     backend: str | Backend | None = None,
     dtype: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Run ``optimizer`` on ``problem`` from every row of ``x0`` at once (see module doc).
 
@@ -163,6 +165,8 @@ def run(
         backend: ``"numpy"``, ``"torch"``, ``"auto"`` or a Backend; default: the backend of
             ``x0`` if it is an array, else ``auto``.
         dtype: ``"float64"`` (default) or ``"float32"``.
+        progress: called as ``progress(step, active_rows)`` every ``PROGRESS_EVERY`` steps
+            and once at the end (for progress bars); None for no calls.
     """
     _criterion_needs(problem, criterion)
     if not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol > 0):
@@ -183,7 +187,7 @@ def run(
     with np.errstate(all="ignore"):
         return _Loop(
             problem, optimizer, X, backend, criterion, tol, int(max_steps), bound, record
-        ).run()
+        ).run(progress)
 
 
 #: Hyperparameter columns ``(B, 1)`` are materialised as ``(B, d)`` when ``d`` is at most
@@ -337,7 +341,7 @@ class _Loop:
             out[t, rows] = values
         return out
 
-    def run(self) -> RunResult:
+    def run(self, progress=None) -> RunResult:
         start = time.perf_counter()
         f, G = self.problem.value_and_grad(self.X)
         self.check(0, f, G)
@@ -347,6 +351,10 @@ class _Loop:
             self.X, self.state = self.optimizer.step(self.X, self.state, self.hp, self.oracle)
             f, G = self.problem.value_and_grad(self.X)
             self.check(t, f, G)
+            if progress is not None and t % PROGRESS_EVERY == 0:
+                progress(t, int(self.rows.size))
+        if progress is not None:
+            progress(t, 0)
         wall = time.perf_counter() - start
         result = RunResult(
             status=self.status.astype(str),

@@ -456,3 +456,20 @@ def test_steep_valley_gd_stability_edge():
     both = hl.run(problem, hl.GD(lr=[1.01 * 2 / 100, 2 / 101]), [0.0, 0.0], **VALLEY)
     np.testing.assert_array_equal(both.status, ["diverged", "converged"])
     np.testing.assert_array_equal(both.steps, [unstable.steps[0], stable.steps[0]])
+
+
+def test_progress_reports_steps_and_shrinking_active_rows():
+    calls = []
+    lr = np.array([1e-3, 1e-2, 1.9e-2])
+    result = hl.run(
+        hl.steep_valley(),
+        hl.GD(lr=lr),
+        [0.0, 0.0],
+        max_steps=2_000,
+        progress=lambda step, active: calls.append((step, active)),
+    )
+    steps = [step for step, _ in calls]
+    assert steps[:-1] == list(range(100, steps[-1] + 1, 100))[: len(steps) - 1]
+    assert calls[-1] == (int(result.steps.max()), 0)
+    active = [a for _, a in calls]
+    assert active == sorted(active, reverse=True) and active[0] == 3

@@ -255,38 +255,30 @@ def sweep(
     opt = make_optimizer(spec.name, **kwargs)
     work = batch * steps_
     console = err_console()
+    settings = dict(criterion=criterion_, tol=tol_, max_steps=steps_, bound=bound_)
     if work > PROGRESS_WORK and console.is_terminal:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         with Progress(
-            SpinnerColumn(),
             TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn(
+                "step {task.completed:,.0f}/{task.total:,.0f}, {task.fields[active]} running"
+            ),
             TimeElapsedColumn(),
             console=console,
             transient=True,
-        ) as progress:
-            progress.add_task(f"sweeping {batch} runs of up to {steps_} steps", total=None)
+        ) as bar:
+            task = bar.add_task(f"sweeping {batch} runs", total=steps_, active=batch)
+
+            def advance(step: int, active: int) -> None:
+                bar.update(task, completed=step if active else steps_, active=active)
+
             result = engine_run(
-                built.problem,
-                opt,
-                start,
-                criterion=criterion_,
-                tol=tol_,
-                max_steps=steps_,
-                bound=bound_,
-                backend=backend_,
+                built.problem, opt, start, **settings, backend=backend_, progress=advance
             )
     else:
-        result = engine_run(
-            built.problem,
-            opt,
-            start,
-            criterion=criterion_,
-            tol=tol_,
-            max_steps=steps_,
-            bound=bound_,
-            backend=backend_,
-        )
+        result = engine_run(built.problem, opt, start, **settings, backend=backend_)
     try:
         prediction = predict(
             built.problem, opt, start, criterion=criterion_, tol=tol_, max_steps=steps_
