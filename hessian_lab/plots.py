@@ -14,13 +14,13 @@ so the canned experiments and notebooks reuse the same figures.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from .files import atomic_write
 
 __all__ = [
     "FORMATS",
@@ -367,14 +367,5 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
             f"plot path {str(path)!r}: unknown file type {p.suffix or '(none)'!r}; "
             f"allowed: {', '.join('.' + f for f in FORMATS)}"
         )
-    folder = p.parent if str(p.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=f".{ext}", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format=ext, dpi=dpi)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(p, lambda handle: fig.savefig(handle, format=ext, dpi=dpi))
     return p

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from .common import handle_errors, out_console, print_json
-from .parsing import CLIError
+from .parsing import CLIError, probe_folder
 
 HELP = """Run a canned experiment (or `list` them) and write its table, JSON and figures.
 
@@ -33,12 +31,7 @@ def _check_folder(folder: Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise CLIError(f"--out {str(folder)!r}: {str(existing)!r} is not a folder")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".hessian-lab.", suffix=".probe", dir=existing)
-    except OSError as error:
-        raise CLIError(f"--out {str(folder)!r}: cannot write there ({error.strerror})") from None
-    os.close(fd)
-    os.unlink(probe)
+    probe_folder(existing, f"--out {str(folder)!r}")
 
 
 @handle_errors

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import files
+
 __all__ = [
     "CLIError",
     "blame",
@@ -271,34 +273,24 @@ def check_output_path(path: str | os.PathLike, what: str, formats: Sequence[str]
         raise CLIError(f"{what} {str(path)!r}: folder {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise CLIError(f"{what} {str(path)!r}: folder {str(folder)!r} is not writable")
-    try:  # the real test (root passes os.access everywhere; /proc and /sys still refuse)
-        fd, probe = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".probe", dir=folder)
-    except OSError as error:
-        raise CLIError(
-            f"{what} {str(path)!r}: cannot write in {str(folder)!r} ({error.strerror})"
-        ) from None
-    os.close(fd)
-    os.unlink(probe)
+    probe_folder(folder, f"{what} {str(path)!r}")
     return p
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "w") -> None:
-    """``write(file)`` into a temporary file beside ``path``, then rename it over ``path``.
-
-    On any failure the temporary file is removed and ``path`` is left as it was.
-    """
-    p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
+def probe_folder(folder: Path, what: str) -> None:
+    """Create and remove a file in ``folder``: root passes ``os.access`` everywhere, while
+    /proc, /sys and read-only mounts still refuse a real file."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=".hessian-lab.", suffix=".probe", dir=folder)
+    except OSError as error:
+        raise CLIError(f"{what}: cannot write in {str(folder)!r} ({error.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "w") -> None:
+    """``files.atomic_write`` with a failure to create the file reported as a CLI error."""
+    try:
+        files.atomic_write(path, write, mode)
     except OSError as error:
         raise CLIError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
-    try:
-        kwargs = {"newline": ""} if "b" not in mode else {}
-        with os.fdopen(fd, mode, **kwargs) as handle:
-            write(handle)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

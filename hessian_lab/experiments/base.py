@@ -11,19 +11,19 @@ imported by the experiments that need them, when they run.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..files import atomic_write_many
 
 __all__ = [
     "Experiment",
@@ -148,22 +148,7 @@ class ExperimentResult:
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=dpi)
             payloads[f"{name}.png"] = buffer.getvalue()
-        folder.mkdir(parents=True, exist_ok=True)
-        staged: list[tuple[str, Path]] = []
-        try:
-            for filename, payload in payloads.items():
-                fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", dir=folder)
-                staged.append((tmp, folder / filename))
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(payload)
-            for tmp, target in staged:
-                os.replace(tmp, target)
-        except BaseException:
-            for tmp, _ in staged:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-            raise
-        return [target for _, target in staged]
+        return atomic_write_many(folder, payloads)
 
 
 @dataclass(frozen=True)

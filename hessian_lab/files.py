@@ -1,0 +1,76 @@
+"""Writing output files atomically: nothing half-written, ever.
+
+Every file goes to a temporary name in its target folder and is renamed over the target
+(``os.replace``, atomic on POSIX) only once it is complete; on any failure the temporary
+file is removed and the target is left as it was. Files get the usual permissions
+(``0o666`` less the umask), not ``mkstemp``'s private ``0o600``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO
+
+__all__ = ["atomic_write", "atomic_write_many"]
+
+
+def _permissions() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _stage(target: Path, write: Callable[[IO], None], mode: str) -> str:
+    """``write`` into a temporary file beside ``target``; return its name."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        kwargs = {} if "b" in mode else {"newline": "", "encoding": "utf-8"}
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            write(handle)
+        os.chmod(tmp, _permissions())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], mode: str = "wb") -> Path:
+    """``write(handle)`` into a temporary file beside ``path``, then rename it over ``path``."""
+    target = Path(path)
+    tmp = _stage(target, write, mode)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def atomic_write_many(folder: str | os.PathLike, payloads: Mapping[str, bytes]) -> list[Path]:
+    """Write ``{file name: bytes}`` into ``folder`` (created if needed).
+
+    Every file is staged completely before any is renamed into place, so a failure while
+    writing leaves no target touched; a rename failing part-way leaves the files already
+    renamed (each complete) and removes the rest. No file is ever half-written.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[str, Path]] = []
+    try:
+        for name, payload in payloads.items():
+            target = folder / name
+            staged.append((_stage(target, lambda handle, p=payload: handle.write(p), "wb"), target))
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    return [target for _, target in staged]
