@@ -215,13 +215,14 @@ def sweep_heatmap(
     log_x: bool = False,
     log_y: bool = False,
     optimum=None,
-    rate: np.ndarray | None = None,
+    rate=None,
     title: str = "Steps to tolerance",
 ):
     """Steps to tolerance over a 2-D grid ``steps`` ``(len(y), len(x))`` (NaN: never).
 
-    ``optimum`` ``(x, y)`` is marked with a star; ``rate`` (same shape) draws the stability
-    boundary as its contour at 1 (the predicted contraction).
+    ``optimum`` ``(x, y)`` is marked with a star; ``rate`` draws the stability boundary as
+    the contour at 1 of the predicted contraction: an array on the same grid, or
+    ``(x_fine, y_fine, rate_fine)`` on a finer one (a smoother line).
     """
     from matplotlib.colors import LogNorm
 
@@ -235,9 +236,10 @@ def sweep_heatmap(
     )
     fig.colorbar(mesh, ax=ax, label="steps to tolerance (blank: not reached)")
     if rate is not None:
-        r = np.asarray(rate, dtype=float)
+        rx, ry, r = rate if isinstance(rate, tuple) else (x, y, rate)
+        r = np.asarray(r, dtype=float)
         if np.isfinite(r).any() and np.nanmin(r) < 1 < np.nanmax(r):
-            ax.contour(x, y, r, levels=[1.0], colors="red", linewidths=1.5)
+            ax.contour(rx, ry, r, levels=[1.0], colors="red", linewidths=1.5)
             ax.plot([], [], color="red", label="stability boundary (rate = 1)")
     if optimum is not None:
         ax.plot(

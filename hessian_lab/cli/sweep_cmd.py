@@ -239,20 +239,14 @@ def sweep(
         if key in grid_keys:
             raise CLIError(f"--optimizer sets {key} and --grid sweeps it; drop one")
     base = resolve_optimizer(spec, q)
-    columns = _columns(axes)
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in base.values.items()}
-    for g, kind, column in zip(grids, kinds, columns, strict=True):
-        if kind == "pair-part":
-            betas = list(kwargs["betas"])
-            betas[0 if g.name == "beta1" else 1] = column
-            kwargs["betas"] = tuple(betas)
-        else:
-            kwargs[g.name] = column
-    from .. import make_optimizer
     from ..engine import run as engine_run
     from ..theory import predict
 
-    opt = make_optimizer(spec.name, **kwargs)
+    def optimizer_over(grid_axes):
+        return _optimizer_over(spec.name, base, grids, kinds, grid_axes)
+
+    opt = optimizer_over(axes)
+    columns = _columns(axes)
     work = batch * steps_
     console = err_console()
     settings = dict(criterion=criterion_, tol=tol_, max_steps=steps_, bound=bound_)
@@ -334,7 +328,12 @@ def sweep(
         _write_csv(csv_path, grids, rows)
         written.append(str(csv_path))
     if plot is not None:
-        _plot(plot, spec.name, grids, axes, result, rates, predicted, optimum, q, built)
+        boundary = None
+        if rates is not None and len(grids) == 2:
+            fine = _fine_axes(grids, axes)
+            fine_rate = predict(built.problem, optimizer_over(fine), start, max_steps=0).rate
+            boundary = (fine[0], fine[1], fine_rate.reshape(len(fine[1]), len(fine[0])))
+        _plot(plot, spec.name, grids, axes, result, rates, predicted, optimum, q, built, boundary)
         written.append(str(plot))
     if json_output:
         print_json(document)
@@ -342,6 +341,29 @@ def sweep(
         _summary(document, grids, result, built)
     for path in written:
         echo_err(f"wrote {path}")
+
+
+def _optimizer_over(name, base, grids, kinds, axes):
+    """The optimizer with the swept hyperparameters set to the grid's columns."""
+    from .. import make_optimizer
+
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in base.values.items()}
+    for g, kind, column in zip(grids, kinds, _columns(axes), strict=True):
+        if kind == "pair-part":
+            betas = list(kwargs["betas"])
+            betas[0 if g.name == "beta1" else 1] = column
+            kwargs["betas"] = tuple(betas)
+        else:
+            kwargs[g.name] = column
+    return make_optimizer(name, **kwargs)
+
+
+def _fine_axes(grids, axes, points: int = 240):
+    """The same ranges at ``points`` values each (on the grid's own scale)."""
+    import numpy as np
+
+    spaced = {"log": np.geomspace, "lin": np.linspace}
+    return [spaced[g.scale](a[0], a[-1], points) for g, a in zip(grids, axes, strict=True)]
 
 
 def _columns(axes):
@@ -402,7 +424,7 @@ def _boundary_1d(x, rates):
     return None
 
 
-def _plot(path, name, grids, axes, result, rates, predicted, optimum, q, built):
+def _plot(path, name, grids, axes, result, rates, predicted, optimum, q, built, boundary=None):
     import numpy as np
 
     from .. import plots
@@ -429,6 +451,8 @@ def _plot(path, name, grids, axes, result, rates, predicted, optimum, q, built):
         gx, gy = grids
         nx, ny = len(axes[0]), len(axes[1])
         rate = None if rates is None else np.asarray(rates, float).reshape(ny, nx)
+        if boundary is not None:
+            rate = boundary
         opt = None if optimum is None else (optimum[gx.name], optimum[gy.name])
         fig = plots.sweep_heatmap(
             axes[0],
