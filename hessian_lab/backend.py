@@ -2,8 +2,11 @@
 
 Numeric code is written once against the array API: ``xp = namespace(X)`` and then
 ``xp.sum``, ``xp.sqrt``, ``xp.where``... The same lines run on NumPy arrays and on torch
-tensors (CPU or CUDA). This module picks the backend, converts arrays to it, and makes
-the seeded random generators that optimizers keep in their state.
+tensors (CPU or CUDA). This module picks the backend, converts arrays to it, and draws
+random signs: counter-based ones (:func:`counter_rademacher`, a pure function of a seed, a
+step, a sample index and the coordinate, identical on every backend and device), and
+seeded generators (:meth:`Backend.generator`, :func:`rademacher`) for code that wants a
+stream.
 
 ``float64`` is the default dtype everywhere; ``float32`` is selectable.
 """
@@ -17,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import array_namespace, is_torch_array
+from array_api_compat import device as array_device
 
 BACKENDS = ("auto", "numpy", "torch")
 DTYPES = ("float64", "float32")
@@ -29,6 +33,9 @@ __all__ = [
     "namespace",
     "rademacher",
     "make_generator",
+    "counter_rademacher",
+    "as_seed",
+    "seed_column",
     "to_numpy",
     "is_array",
     "backend_of",
@@ -144,7 +151,11 @@ def make_generator(X, seed: int):
 
 
 def rademacher(generator, like):
-    """Random signs +-1 with the shape, dtype and device of ``like`` (a Rademacher probe)."""
+    """Random signs +-1 with the shape, dtype and device of ``like``, drawn from ``generator``.
+
+    The draws depend on the generator's backend and on ``like``'s shape; for probes that
+    do not (one row's signs independent of the batch around it) see :func:`counter_rademacher`.
+    """
     if is_torch_array(like):
         import torch
 
@@ -169,3 +180,179 @@ def to_numpy(a) -> np.ndarray:
     if is_torch_array(a):
         return a.detach().cpu().numpy()
     return np.asarray(a)
+
+
+# --- counter-based Rademacher probes -----------------------------------------------------
+
+#: the largest seed: seeds are held as int64
+MAX_SEED = 2**63 - 1
+_MASK32 = 0xFFFFFFFF
+#: lowbias32's multipliers (C. Wellons, hash-prospector): x ^= x >> 16; x *= M1;
+#: x ^= x >> 15; x *= M2; x ^= x >> 16, all modulo 2**32
+_LOWBIAS32_M1 = 0x7FEB352D
+_LOWBIAS32_M2 = 0x846CA68B
+#: the key chain's starting value (any fixed nonzero word: lowbias32(0) = 0)
+_KEY_IV = 0x2545F491
+#: the coordinate's odd multiplier (2**32 / golden ratio): j -> j * _WEYL + key spreads
+#: consecutive coordinates over the 32-bit words before hashing; lowbias32 of j ^ key or
+#: j + key alone leaves correlations of about -1e-3 between signs two coordinates apart
+_WEYL = 0x9E3779B9
+
+
+def _lowbias32(x):
+    """lowbias32 of ``x``: a Python int or a fresh int64 array (updated in place) in [0, 2**32).
+
+    Written once for both: in int64 a product of two 32-bit words may wrap around past
+    2**63, which leaves its low 32 bits exact, and the mask keeps exactly those (NumPy does
+    not warn about wrap-around in array arithmetic; Python ints never wrap).
+    """
+    x ^= x >> 16
+    x *= _LOWBIAS32_M1
+    x &= _MASK32
+    x ^= x >> 15
+    x *= _LOWBIAS32_M2
+    x &= _MASK32
+    x ^= x >> 16
+    return x
+
+
+def _probe_key(seed, step: int, sample: int):
+    """The 32-bit key of ``(seed, step, sample)``: a Python int, or an int64 column like ``seed``.
+
+    ``w = lowbias32(lowbias32(lowbias32(C ^ step_lo) ^ step_hi) ^ sample)`` (Python ints,
+    shared by every row), then ``k = lowbias32(lowbias32(w ^ seed_lo) ^ seed_hi)`` per row;
+    ``_lo`` and ``_hi`` are the low and high 32-bit words, ``C = 0x2545F491``.
+    """
+    step, sample = int(step), int(sample)
+    w = _KEY_IV
+    for word in (step & _MASK32, (step >> 32) & _MASK32, sample & _MASK32):
+        w = _lowbias32(w ^ word)
+    k = seed & _MASK32  # fresh: a new int, or a new array
+    k ^= w
+    k = _lowbias32(k)
+    k ^= seed >> 32
+    return _lowbias32(k)
+
+
+def counter_rademacher(seed, step: int, sample: int, like):
+    """Rademacher signs +-1 as a pure function of ``(seed_b, step, sample, j)``.
+
+        z[b, j] = 2 * bit31(lowbias32((j * 0x9E3779B9 + key_b) mod 2**32)) - 1
+        key_b   = key(seed_b, step, sample)
+
+    for coordinate ``j < 2**32`` of row ``b``. ``lowbias32`` is the 32-bit integer
+    finalizer ``x ^= x >> 16; x *= 0x7FEB352D; x ^= x >> 15; x *= 0x846CA68B; x ^= x >> 16``
+    (products modulo 2**32; its last xor-shift leaves bit 31 as it is and is skipped here),
+    ``bit31`` takes the top bit of the 32-bit result, and ``key`` chains lowbias32 over the
+    32-bit words of the step, the sample and the seed: ``k = 0x2545F491``, then
+    ``k = lowbias32(k ^ w)`` for ``w`` = step mod 2**32, (step >> 32) mod 2**32, sample mod
+    2**32, seed mod 2**32, seed >> 32. The first three rounds are shared by every row (Python
+    integers); only the last two run per row.
+
+    Nothing is drawn from a stream: a row's signs do not depend on the rows around it, on
+    the batch size or on the order of calls, and they are the same on NumPy and torch, on
+    the CPU and on CUDA (the arithmetic is int64 with masks, written once against the array
+    API). Steps, samples and seeds each give an independent-looking probe.
+
+    Args:
+        seed: a non-negative Python int (every row gets the same signs), or an integer
+            array of shape ``(B, 1)`` on ``like``'s backend and device (one seed per row; a
+            ``(B, k)`` array uses its first column), as :func:`seed_column` makes.
+        step, sample: non-negative ints, e.g. the optimizer's step and the probe's index
+            within the step (the step is mixed in as 64 bits, the sample as 32).
+        like: a ``(B, d)`` array: the signs have its shape, float dtype and device.
+
+    Returns:
+        A fresh ``(B, d)`` array of ``+1.0`` and ``-1.0``.
+    """
+    xp = namespace(like)
+    B, d = like.shape
+    if d >= 2**32:
+        raise ValueError(f"counter_rademacher indexes coordinates in 32 bits; got d = {d}")
+    if is_array(seed):
+        seed = seed[:, :1]
+        if seed.shape[0] not in (1, B):
+            raise ValueError(f"seed has {seed.shape[0]} rows but the probe has {B}")
+    else:
+        seed = as_seed(seed)
+    key = _probe_key(seed, step, sample)
+    x = xp.reshape(xp.arange(d, dtype=xp.int64, device=array_device(like)), (1, d))
+    x *= _WEYL
+    if is_array(key) and key.shape[0] != 1:
+        x = x + key
+    else:
+        x += key
+    x &= _MASK32
+    # lowbias32 up to its last xor-shift (which does not change bit 31)
+    x ^= x >> 16
+    x *= _LOWBIAS32_M1
+    x &= _MASK32
+    x ^= x >> 15
+    x *= _LOWBIAS32_M2
+    x >>= 30  # bit 31 to bit 1 (the wrapped bits above it are masked next)
+    x &= 2
+    if x.shape[0] == B:
+        x -= 1  # 2 * bit31 - 1
+    else:  # one shared row of signs for the whole batch, made a fresh C-ordered (B, d)
+        x = xp.broadcast_to(x, (B, d)) - 1
+    return xp.astype(x, like.dtype)  # int64 to float: a fresh array
+
+
+def as_seed(value, name: str = "seed"):
+    """A validated seed: a Python int, or a 1-D int64 NumPy array of per-row seeds.
+
+    Accepts a non-negative integer (Python or NumPy, not bool) or a non-empty list, tuple,
+    NumPy array or torch tensor of them; every seed is at most ``2**63 - 1``. Anything else
+    raises a one-line ``ValueError`` naming ``name``.
+    """
+
+    def bad(shown) -> ValueError:
+        return ValueError(
+            f"{name} must be a non-negative integer (at most 2**63 - 1) or a list of them; "
+            f"got {shown}"
+        )
+
+    if isinstance(value, (bool, np.bool_)):
+        raise bad(repr(value))
+    if isinstance(value, (int, np.integer)):
+        if not 0 <= int(value) <= MAX_SEED:
+            raise bad(repr(value))
+        return int(value)
+    if not (is_array(value) or isinstance(value, (list, tuple))):
+        raise bad(repr(value))
+    if is_array(value):
+        values = to_numpy(value).reshape(-1)
+        if values.size == 0:
+            raise bad("an empty array")
+        if values.dtype.kind not in "iu":
+            raise bad(f"an array of dtype {values.dtype}")
+        if values.min() < 0 or values.max() > MAX_SEED:
+            raise bad(f"{values.size} values incl. one outside [0, 2**63 - 1]")
+        return values.astype(np.int64)
+    items = list(value)
+    if not items:
+        raise bad("an empty list")
+    for item in items:
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)):
+            raise bad(f"{len(items)} values incl. {item!r}")
+        if not 0 <= int(item) <= MAX_SEED:
+            raise bad(f"{len(items)} values incl. {int(item)}")
+    return np.asarray([int(item) for item in items], dtype=np.int64)
+
+
+def seed_column(seed, backend: Backend, batch: int | None = None, name: str = "seed"):
+    """``seed`` validated (:func:`as_seed`) and placed: a Python int stays an int, per-row
+    seeds become a ``(B, 1)`` int64 column on ``backend`` (``B`` must equal ``batch`` when
+    given), so that they travel with their rows.
+    """
+    seed = as_seed(seed, name)
+    if isinstance(seed, int):
+        return seed
+    if batch is not None and seed.size != batch:
+        raise ValueError(f"{name} has {seed.size} values but the batch has {batch} rows")
+    column = seed.reshape(-1, 1)
+    if backend.name == "numpy":
+        return column
+    import torch
+
+    return torch.as_tensor(column, dtype=torch.int64, device=backend.device)

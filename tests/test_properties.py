@@ -229,14 +229,17 @@ def test_adaptive_methods_with_eps_zero_ignore_the_loss_scale(name, case, c, lr)
 @pytest.mark.parametrize("backend", BACKENDS)
 @given(
     case=cases(rotated=False),
-    seed=st.integers(0, 2**31 - 1),
+    seed=st.integers(0, 2**63 - 1),
+    step=st.integers(0, 2**64 - 1),
     n=st.integers(1, 4),
     rows=st.integers(1, 3),
+    per_row=st.booleans(),
 )
-def test_hutchinson_is_exact_on_a_diagonal_hessian(backend, case, seed, n, rows):
+def test_hutchinson_is_exact_on_a_diagonal_hessian(backend, case, seed, step, n, rows, per_row):
     be = Backend(backend)
     X = be.asarray(np.tile(case.x0, (rows, 1)))
-    D = hutchinson_diagonal(Oracle(case.problem(rotated=False)), X, be.generator(seed), n)
+    seeds = [(seed + r) % 2**63 for r in range(rows)] if per_row else seed
+    D = hutchinson_diagonal(Oracle(case.problem(rotated=False)), X, seeds, n, step=step)
     D = np.asarray(D.tolist())
     expected = np.tile(case.lam, (rows, 1))
     if n == 1:  # z * (lam z) with z = +-1: exact

@@ -98,7 +98,6 @@ def hutchinson(
     import numpy as np
 
     from .. import Quadratic
-    from ..backend import Backend
     from ..optimizers.adahessian import hutchinson_diagonal
     from ..optimizers.base import Oracle
 
@@ -127,9 +126,10 @@ def hutchinson(
     eigenvalues, Q = np.linalg.eigh(H)
     problem = Quadratic(eigenvalues, rotation=Q)
     oracle = Oracle(problem)
-    backend = Backend("numpy")
-    # one probe per row: the running means give the estimate for every N at once
-    samples = hutchinson_diagonal(oracle, np.zeros((probes, n)), backend.generator(seed), 1)
+    # one probe per row: the running means give the estimate for every N at once. Row r
+    # has seed r (independent probes) and --seed picks the probes' step word, so a larger
+    # --probes extends the same sample
+    samples = hutchinson_diagonal(oracle, np.zeros((probes, n)), np.arange(probes), step=seed)
     samples = np.asarray(samples, dtype=float)
     truth = np.diag(H)
     means = np.cumsum(samples, axis=0) / np.arange(1, probes + 1)[:, None]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import Quadratic
-from ..backend import make_generator
 from ..optimizers.adahessian import block_average, hutchinson_diagonal
 from ..optimizers.base import Oracle
 from ..symbolic.hutchinson import combination_variance, diagonal_variance
@@ -40,12 +39,14 @@ def test_matrix() -> Quadratic:
 def estimates(problem, probe: str, n_probes: int, trials: int, seed: int) -> np.ndarray:
     """``trials`` independent estimates of ``diag H`` from ``n_probes`` probes each, ``(T, d)``.
 
-    Rademacher: the library's :func:`hutchinson_diagonal` with a row per trial. Gaussian
-    (not offered by the library's estimator): the same average with normal probes.
+    Rademacher: the library's :func:`hutchinson_diagonal` with a row per trial; the rows
+    get the seeds 0, 1, ..., trials - 1 (independent probes) and ``seed`` picks the probes'
+    step word, so each call draws a fresh, reproducible set. Gaussian (not offered by the
+    library's estimator): the same average with normal probes.
     """
     X = np.zeros((trials, problem.dim))
     if probe == "rademacher":
-        return hutchinson_diagonal(Oracle(problem), X, make_generator(X, seed), n_probes)
+        return hutchinson_diagonal(Oracle(problem), X, np.arange(trials), n_probes, step=seed)
     rng = np.random.default_rng(seed)
     total = np.zeros_like(X)
     for _ in range(n_probes):

@@ -1,22 +1,44 @@
-"""Diagonal AdaHessian: Adam with a Hutchinson estimate of |diag H| as its denominator."""
+"""Diagonal AdaHessian: Adam with a Hutchinson estimate of |diag H| as its denominator.
+
+The Rademacher probes are counter-based (:func:`~hessian_lab.backend.counter_rademacher`):
+the signs of row b at step t, probe s, coordinate j are a pure function of
+``(seed_b, t, s, j)``. So a row's run does not depend on the rows batched with it, nor on
+which of them have finished, nor on the backend (NumPy and torch draw the same signs).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
-from ..backend import make_generator, namespace, rademacher
+from ..backend import (
+    Backend,
+    as_seed,
+    backend_of,
+    counter_rademacher,
+    is_array,
+    namespace,
+    seed_column,
+)
 from .base import Optimizer, hyper, is_zero, pair, static
 
 
-def hutchinson_diagonal(oracle, X, generator, n_samples: int = 1):
+def hutchinson_diagonal(oracle, X, seed=0, n_samples: int = 1, step: int = 0):
     """``mean_s z_s * (H z_s)`` over ``n_samples`` Rademacher probes ``z_s`` ``(B, d)``.
 
     Unbiased for ``diag H(x)`` row by row: ``E[z * Hz]_i = sum_j H_ij E[z_i z_j] = H_ii``.
+    Probe ``s`` of row ``b`` is ``counter_rademacher(seed_b, step, s)``: ``seed`` is one
+    non-negative integer (every row sees the same probes: common random numbers) or one per
+    row (a sequence of B integers, or a ``(B, 1)`` int64 column on ``X``'s backend as
+    :func:`~hessian_lab.backend.seed_column` makes; a 2-D array is used as it is) for
+    independent rows. ``step`` is the counter's step word (AdaHessian passes its step
+    number; a caller may use it to pick an independent set of probes for the same seeds).
     """
+    if not (type(seed) is int or (is_array(seed) and seed.ndim == 2)):
+        seed = seed_column(seed, backend_of(X), X.shape[0])  # else checked when drawn
     total = None
-    for _ in range(n_samples):
-        z = rademacher(generator, X)
+    for s in range(n_samples):
+        z = counter_rademacher(seed, step, s, X)
         z *= oracle.hvp(X, z)  # z is fresh: the sample z * Hz takes its place
         total = z if total is None else total + z
     return total if n_samples == 1 else total / n_samples
@@ -44,6 +66,11 @@ def block_average(D, block_size: int):
     return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
 
 
+def seed_field(default: int = 0):
+    """The probe seed: one non-negative integer, or one per row (see :class:`AdaHessian`)."""
+    return field(default=default, metadata={"kind": "seed"})
+
+
 @dataclass(frozen=True)
 class AdaHessian(Optimizer):
     """Diagonal AdaHessian as the authors' reference implementation defines it.
@@ -55,7 +82,18 @@ class AdaHessian(Optimizer):
 
     ``n_samples`` probes are averaged per estimate; ``update_each = n`` re-estimates D only
     every n steps (reusing the last one in between); ``block_size`` is the spatial
-    averaging block. The probe generator is part of the state, seeded by ``seed``.
+    averaging block.
+
+    Probes are counter-based: at step ``t`` (1, 2, ...) probe ``s`` of row ``b`` is
+    ``z[b, j] = counter_rademacher(seed_b, t, s)[j]``, a pure function of
+    ``(seed_b, t, s, j)`` (:func:`~hessian_lab.backend.counter_rademacher`: a lowbias32
+    hash in int64 arithmetic). A batched run therefore equals its rows run one by one, and
+    NumPy equals torch. ``seed`` is a non-negative integer or a list of B of them:
+
+    - one seed (the default, 0) gives **every row the same probes**: common random numbers
+      across a sweep, so rows differ only by their hyperparameters, not by their noise;
+    - a list of seeds gives each row its own; distinct seeds give independent rows.
+
     Reference: Yao et al., "ADAHESSIAN: An Adaptive Second Order Optimizer for Machine
     Learning" (AAAI 2021).
     """
@@ -69,22 +107,39 @@ class AdaHessian(Optimizer):
     block_size: int = static(1, minimum=1)
     n_samples: int = static(1, minimum=1)
     update_each: int = static(1, minimum=1)
-    seed: int = static(0, minimum=0)
+    seed: int | list[int] = seed_field(0)
 
     class State(NamedTuple):
         m: object  # (B, d)
         v: object  # (B, d), EMA of D^2
         D: object  # (B, d), the latest |diag H| estimate
-        t: int
-        generator: object  # the backend's seeded random generator
+        t: int  # steps taken (the probes' step counter)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        as_seed(self.seed)  # a one-line ValueError naming seed
+
+    def batch_size(self) -> int:
+        seed = as_seed(self.seed)
+        sizes = {super().batch_size(), 1 if isinstance(seed, int) else int(seed.size)} - {1}
+        if len(sizes) > 1:
+            raise ValueError(f"vector hyperparameters have different lengths: {sorted(sizes)}")
+        return sizes.pop() if sizes else 1
+
+    def hyperparameters(self, batch: int, backend: Backend):
+        """As :meth:`Optimizer.hyperparameters`; ``seed`` is an int or a ``(B, 1)`` int64
+        column (dropped with finished rows like every other column)."""
+        hp = super().hyperparameters(batch, backend)
+        hp.seed = seed_column(self.seed, backend, batch)
+        return hp
 
     def init(self, X, hp):
         zeros = X * 0
-        return self.State(zeros, zeros, zeros, 0, make_generator(X, self.seed))
+        return self.State(zeros, zeros, zeros, 0)
 
-    def estimate(self, X, generator, oracle):
-        """The block-averaged ``|diag H|`` estimate D ``(B, d)`` at ``X``."""
-        D = abs(hutchinson_diagonal(oracle, X, generator, self.n_samples))
+    def estimate(self, X, seed, t: int, oracle):
+        """The block-averaged ``|diag H|`` estimate D ``(B, d)`` at ``X``, step ``t``."""
+        D = abs(hutchinson_diagonal(oracle, X, seed, self.n_samples, step=t))
         return block_average(D, self.block_size)
 
     def step(self, X, state, hp, oracle):
@@ -93,7 +148,7 @@ class AdaHessian(Optimizer):
         g = oracle.grad(X)
         D = state.D
         if (t - 1) % self.update_each == 0:
-            D = self.estimate(X, state.generator, oracle)
+            D = self.estimate(X, hp.seed, t, oracle)
         # the same arithmetic as m = beta1 m + (1 - beta1) g etc., updating fresh arrays
         # in place so a large d costs no extra temporaries
         m = beta1 * state.m
@@ -115,4 +170,4 @@ class AdaHessian(Optimizer):
         if not is_zero(hp.weight_decay):
             update += hp.weight_decay * X
         update *= hp.lr
-        return X - update, self.State(m, v, D, t, state.generator)
+        return X - update, self.State(m, v, D, t)
