@@ -633,7 +633,6 @@ def test_run_presets_without_theory(tmp_path):
 
 
 def test_run_objective_expression():
-    pytest.importorskip("hessian_lab.problems.expression")
     doc = run_json(
         "run",
         "--objective",
