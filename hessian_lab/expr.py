@@ -356,7 +356,7 @@ def parse_expression(
     Raises :class:`ExpressionError` for anything outside the whitelist.
 
     >>> parse_expression("sigmoid(w*x + b)", variables=("w", "b"), names={"x": 2})
-    1/(1 + exp(-b - 2*w))
+    1/(exp(-b - 2*w) + 1)
     """
     bound: dict[str, Any] = {}
     if isinstance(names, Mapping):
