@@ -6,7 +6,6 @@ built by the test from its own orthogonal matrix.
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 
 import numpy as np
@@ -202,14 +201,12 @@ def test_axis_aligned_scales_to_a_million_coordinates():
     lam = np.linspace(1.0, 2.0, d)
     tracemalloc.start()
     try:
-        start = time.perf_counter()
         problem = Quadratic(lam, center=np.ones(d))
         X = np.zeros((1, d))
         G = problem.grad(X)
         f = problem.loss(X)
         Hv = problem.hvp(X, np.ones((1, d)))
         hd = problem.hessian_diagonal(X)
-        elapsed = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -220,7 +217,6 @@ def test_axis_aligned_scales_to_a_million_coordinates():
     assert f[0] == pytest.approx(0.5 * lam.sum(), rel=1e-12)
     # a dense H would be 8 TB; a handful of d-vectors is ~100 MB at most
     assert peak < 200 * 2**20, peak
-    assert elapsed < 5.0
 
 
 # ------------------------------------------------------------------------------ validation
