@@ -180,6 +180,7 @@ class _LinearModel:
     V: np.ndarray | None
     orthonormal: bool
     W0: np.ndarray  # (B, m) start error in mode coordinates
+    a: np.ndarray  # (B, m)
     b: np.ndarray  # (B, m)
     roots: _Roots
 
@@ -187,10 +188,34 @@ class _LinearModel:
     def rate(self) -> np.ndarray:
         return np.max(self.roots.radius, axis=1)
 
+    def modes(self, t: np.ndarray, rows=slice(None)) -> np.ndarray:
+        """Mode coordinates ``w_t`` ``(T, B, m)`` in closed form at the steps ``t`` ``(T,)``."""
+        U = _u_powers(self.roots.take(rows), np.concatenate([t[:1] - 1, t]))
+        return self.W0[rows] * (U[1:] - self.b[rows] * U[:-1])
+
     def criterion(self, criterion: str, t: np.ndarray, rows=slice(None)) -> np.ndarray:
         """The criterion's value ``(T, B)`` at the steps ``t`` ``(T,)`` (rows selectable)."""
-        U = _u_powers(self.roots.take(rows), np.concatenate([t[:1] - 1, t]))
-        W = self.W0[rows] * (U[1:] - self.b[rows] * U[:-1])
+        return _criterion_values(
+            self.modes(t, rows), self.problem, self.V, self.orthonormal, criterion
+        )
+
+    def stretch(self, criterion: str, start: int, count: int, rows) -> np.ndarray:
+        """The criterion ``(count, B)`` at steps ``start, start + 1, ...``: anchored.
+
+        The closed form gives ``w`` at ``start - 1`` and ``start``; the recurrence
+        ``w_{t+1} = a w_t - b w_{t-1}`` carries it on for the rest of the stretch (a few
+        multiply-adds per step instead of powers and sines), so rounding never runs for
+        more than one stretch.
+        """
+        a, b = self.a[rows], self.b[rows]
+        previous, current = self.modes(np.array([start - 1, start]), rows)
+        if start == 0:
+            previous = current  # the methods start at rest: w_{-1} = w_0
+        W = np.empty((count, *current.shape))
+        W[0] = current
+        for k in range(1, count):
+            previous, current = current, a * current - b * previous
+            W[k] = current
         return _criterion_values(W, self.problem, self.V, self.orthonormal, criterion)
 
 
@@ -216,7 +241,7 @@ def _linear_model(problem, optimizer: Optimizer, x0) -> _LinearModel | str:
     else:
         W0 = np.linalg.solve(V, E0.T).T
     a, b = _recurrence(optimizer, mu[None, :], batch)
-    return _LinearModel(problem, V, orthonormal, W0, b, _roots(a, b))
+    return _LinearModel(problem, V, orthonormal, W0, a, b, _roots(a, b))
 
 
 def predicted_path(problem, optimizer: Optimizer, x0, criterion: str, steps) -> np.ndarray:
@@ -255,7 +280,7 @@ def predict(
     with np.errstate(all="ignore"):
         for start in range(0, max_steps + 1, _CHUNK):
             t = np.arange(start, min(start + _CHUNK, max_steps + 1))
-            value = model.criterion(criterion, t, pending)
+            value = model.stretch(criterion, start, t.size, pending)
             hit = value <= tol
             found = hit.any(axis=0)
             rows = np.flatnonzero(pending)
