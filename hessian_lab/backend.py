@@ -3,10 +3,9 @@
 Numeric code is written once against the array API: ``xp = namespace(X)`` and then
 ``xp.sum``, ``xp.sqrt``, ``xp.where``... The same lines run on NumPy arrays and on torch
 tensors (CPU or CUDA). This module picks the backend, converts arrays to it, and draws
-random signs: counter-based ones (:func:`counter_rademacher`, a pure function of a seed, a
-step, a sample index and the coordinate, identical on every backend and device), and
-seeded generators (:meth:`Backend.generator`, :func:`rademacher`) for code that wants a
-stream.
+random signs with :func:`counter_rademacher`: a pure function of a seed, a step, a sample
+index and the coordinate, identical on every backend and device (randomness is an input,
+never a hidden stream).
 
 ``float64`` is the default dtype everywhere; ``float32`` is selectable.
 """
@@ -31,8 +30,6 @@ __all__ = [
     "Backend",
     "get_backend",
     "namespace",
-    "rademacher",
-    "make_generator",
     "counter_rademacher",
     "as_seed",
     "seed_column",
@@ -101,16 +98,6 @@ class Backend:
             return values.to(device=self.device, dtype=self.native_dtype)
         return torch.as_tensor(np.asarray(values), dtype=self.native_dtype, device=self.device)
 
-    def generator(self, seed: int):
-        """A seeded random generator of this backend (same seed, same draws)."""
-        if self.name == "numpy":
-            return np.random.default_rng(seed)
-        import torch
-
-        gen = torch.Generator(device=self.device)
-        gen.manual_seed(int(seed))
-        return gen
-
 
 def get_backend(name: str = "auto", dtype: str = "float64") -> Backend:
     """Resolve a backend name.
@@ -143,31 +130,6 @@ def backend_of(X) -> Backend:
     if is_torch_array(X):
         return Backend("torch", str(X.dtype).removeprefix("torch."), str(X.device))
     return Backend("numpy", str(np.asarray(X).dtype))
-
-
-def make_generator(X, seed: int):
-    """A seeded generator on the backend and device of ``X``."""
-    return backend_of(X).generator(seed)
-
-
-def rademacher(generator, like):
-    """Random signs +-1 with the shape, dtype and device of ``like``, drawn from ``generator``.
-
-    The draws depend on the generator's backend and on ``like``'s shape; for probes that
-    do not (one row's signs independent of the batch around it) see :func:`counter_rademacher`.
-    """
-    if is_torch_array(like):
-        import torch
-
-        z = torch.randint(
-            0, 2, tuple(like.shape), generator=generator, device=like.device, dtype=like.dtype
-        )
-    else:
-        z = generator.integers(0, 2, size=like.shape).astype(like.dtype)
-    # 0/1 -> -1/+1 in place: two passes over one fresh array (exact for small integers)
-    z *= 2
-    z -= 1
-    return z
 
 
 def is_array(x) -> bool:
