@@ -113,8 +113,8 @@ def _is_usage_error(error: BaseException) -> bool:
     return any(cls.__name__ in ("UsageError", "BadParameter") for cls in type(error).__mro__)
 
 
-class OneLineCommand(typer.core.TyperCommand):
-    """A command whose usage errors (bad option values, unknown options) are one line."""
+class _OneLineParse:
+    """Usage errors while parsing (bad option values, unknown options) become one line."""
 
     def parse_args(self, ctx, args):
         try:
@@ -125,16 +125,12 @@ class OneLineCommand(typer.core.TyperCommand):
             raise
 
 
-class OneLineGroup(typer.core.TyperGroup):
+class OneLineCommand(_OneLineParse, typer.core.TyperCommand):
+    """A command whose usage errors are one line."""
+
+
+class OneLineGroup(_OneLineParse, typer.core.TyperGroup):
     """The top-level group, with one-line errors for unknown commands and options."""
-
-    def parse_args(self, ctx, args):
-        try:
-            return super().parse_args(ctx, args)
-        except Exception as error:
-            if _is_usage_error(error) and type(error).__name__ != "NoArgsIsHelpError":
-                raise fail(error.format_message()) from None
-            raise
 
     def resolve_command(self, ctx, args):
         try:

@@ -20,7 +20,7 @@ from ..backend import (
     namespace,
     seed_column,
 )
-from .base import Optimizer, hyper, is_zero, pair, static
+from .base import Optimizer, hyper, is_zero, moments, pair, static
 
 
 def hutchinson_diagonal(oracle, X, seed=0, n_samples: int = 1, step: int = 0):
@@ -149,15 +149,7 @@ class AdaHessian(Optimizer):
         D = state.D
         if (t - 1) % self.update_each == 0:
             D = self.estimate(X, hp.seed, t, oracle)
-        # the same arithmetic as m = beta1 m + (1 - beta1) g etc., updating fresh arrays
-        # in place so a large d costs no extra temporaries
-        m = beta1 * state.m
-        m += (1 - beta1) * g
-        DD = D * D
-        DD *= 1 - beta2
-        v = beta2 * state.v
-        v += DD
-        del DD
+        m, v = moments(state.m, state.v, g, D, beta1, beta2)
         den = v / (1 - beta2**t)
         if isinstance(hp.hessian_power, float) and hp.hessian_power == 1.0:
             den = namespace(den).sqrt(den)

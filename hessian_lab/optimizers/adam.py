@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 from ..backend import namespace
-from .base import Optimizer, hyper, is_zero, pair, static, with_weight_decay
+from .base import Optimizer, hyper, is_zero, moments, pair, static, with_weight_decay
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,7 @@ class Adam(Optimizer):
                 X = X * (1 - hp.lr * hp.weight_decay)
         else:
             g = with_weight_decay(g, X, hp.weight_decay)
-        # m = beta1 m + (1 - beta1) g and so on, updating fresh arrays in place
-        m = beta1 * state.m
-        m += (1 - beta1) * g
-        gg = g * g
-        gg *= 1 - beta2
-        v = beta2 * state.v
-        v += gg
-        del gg
+        m, v = moments(state.m, state.v, g, g, beta1, beta2)
         v_max = None
         if self.amsgrad:
             v_max = v if t == 1 else namespace(v).maximum(state.v_max, v)

@@ -207,3 +207,19 @@ def with_weight_decay(g, X, weight_decay):
 def is_zero(value) -> bool:
     """True for a scalar hyperparameter equal to 0 (a column is never assumed zero)."""
     return isinstance(value, float) and value == 0.0
+
+
+def moments(m, v, g, signal, beta1, beta2):
+    """Adam's moment averages into fresh arrays (updated in place: no extra temporaries).
+
+        m <- beta1 m + (1 - beta1) g,    v <- beta2 v + (1 - beta2) signal^2
+
+    ``signal`` is the gradient for Adam and the Hessian-diagonal estimate D for AdaHessian.
+    """
+    m_new = beta1 * m
+    m_new += (1 - beta1) * g
+    squared = signal * signal
+    squared *= 1 - beta2
+    v_new = beta2 * v
+    v_new += squared
+    return m_new, v_new
