@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
 
 import numpy as np
 import pytest
+from helpers import row_optimizer
 
 import hessian_lab as hl
 from hessian_lab.backend import Backend, to_numpy
@@ -68,20 +68,6 @@ SWEEPS = {
     "newton": (rotated, hl.Newton(lr=[0.5, 1.0, 1.5, 2.5])),
     "diag-newton": (rotated, hl.DiagonalNewton(lr=[0.1, 0.5, 1.0, 2.5])),
 }
-
-
-def row_optimizer(opt, i):
-    """The scalar optimizer of row ``i`` of a vector sweep."""
-
-    def pick(value):
-        if isinstance(value, list):
-            return value[i]
-        if isinstance(value, tuple):
-            return tuple(pick(v) for v in value)
-        return value
-
-    changes = {f.name: pick(getattr(opt, f.name)) for f in dataclasses.fields(opt)}
-    return dataclasses.replace(opt, **changes)
 
 
 def sweep_x0(d, seed=1):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 import torch_optimizer
+from helpers import direct_iterates
 
 import hessian_lab as hl
-from hessian_lab.backend import Backend, to_numpy
-from hessian_lab.optimizers.base import Oracle
+from hessian_lab.backend import Backend
 
 STEPS = 60
 RTOL = 1e-12
@@ -174,20 +174,6 @@ def test_torch_defaults_are_ours():
 # ------------------------------------------------------------------------------- Nesterov
 
 
-def nesterov_x_sequence(problem, opt, x0, backend_name, steps=STEPS):
-    """Our x_t (t = 0..steps) by calling init/step directly with an Oracle."""
-    backend = Backend(backend_name)
-    X = backend.asarray(np.asarray(x0)[None, :])
-    hp = opt.hyperparameters(1, backend)
-    state = opt.init(X, hp)
-    oracle = Oracle(problem)
-    xs = [to_numpy(X)[0]]
-    for _ in range(steps):
-        X, state = opt.step(X, state, hp, oracle)
-        xs.append(to_numpy(X)[0])
-    return np.array(xs)
-
-
 @pytest.mark.parametrize("backend_name", ["numpy", "torch"])
 @pytest.mark.parametrize(("lr", "beta", "wd"), [(0.05, 0.8, 0.0), (0.1, 0.5, 0.1)])
 def test_nesterov_is_torch_nesterov_after_change_of_variables(backend_name, lr, beta, wd):
@@ -197,7 +183,7 @@ def test_nesterov_is_torch_nesterov_after_change_of_variables(backend_name, lr, 
     ref = torch_reference(
         H, c, x0, lambda p: torch.optim.SGD(p, lr=lr, momentum=beta, nesterov=True, weight_decay=wd)
     )
-    x = nesterov_x_sequence(problem, opt, x0, backend_name)
+    x = direct_iterates(problem, opt, x0, STEPS, backend_name)
     y = x.copy()
     y[1:] = x[1:] + beta * (x[1:] - x[:-1])  # y_0 = x_0 (x_{-1} = x_0)
     assert_parity(y, ref)

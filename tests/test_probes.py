@@ -9,12 +9,12 @@ rows run one by one, NumPy equals torch, and seeds behave as documented.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from helpers import row_optimizer
 
 import hessian_lab as hl
 from hessian_lab.backend import Backend, counter_rademacher, seed_column, to_numpy
@@ -205,19 +205,6 @@ def rotated(d, seed=0):
     Q, R = np.linalg.qr(rng.standard_normal((d, d)))
     Q = Q * np.sign(np.diag(R))
     return hl.Quadratic(np.geomspace(1.0, 10.0, d), rotation=Q, center=rng.uniform(-1, 1, d))
-
-
-def row_optimizer(opt, i):
-    def pick(value):
-        if isinstance(value, list):
-            return value[i]
-        if isinstance(value, tuple):
-            return tuple(pick(v) for v in value)
-        return value
-
-    return dataclasses.replace(
-        opt, **{f.name: pick(getattr(opt, f.name)) for f in dataclasses.fields(opt)}
-    )
 
 
 #: B = 4 rows on a rotated quadratic, d = 80 (hyperparameter columns stay (B, 1)): several

@@ -12,11 +12,12 @@ import math
 
 import numpy as np
 import pytest
+from helpers import direct_iterates
 from hypothesis import given
 from hypothesis import strategies as st
 
 import hessian_lab as hl
-from hessian_lab.backend import Backend, to_numpy
+from hessian_lab.backend import Backend
 from hessian_lab.optimizers.adahessian import hutchinson_diagonal
 from hessian_lab.optimizers.base import Oracle
 
@@ -80,23 +81,6 @@ def cases(draw, max_dim=6, max_kappa=1e3, rotated=True):
     return Case(lam, Q, c, e0, fstar)
 
 
-def history(problem, opt, x0, steps, backend="numpy"):
-    """All iterates ``(steps + 1, d)`` from the optimizer's own ``init``/``step`` loop.
-
-    (Not the engine: a criterion could stop a run that lands exactly on c.)
-    """
-    be = Backend(backend)
-    X = be.asarray(np.asarray(x0, dtype=np.float64)[None, :])
-    hp = opt.hyperparameters(1, be)
-    state = opt.init(X, hp)
-    oracle = Oracle(problem)
-    xs = [to_numpy(X)[0]]
-    for _ in range(steps):
-        X, state = opt.step(X, state, hp, oracle)
-        xs.append(to_numpy(X)[0])
-    return np.array(xs)
-
-
 # ------------------------------------------------------------------------------------- GD
 
 
@@ -106,7 +90,7 @@ def test_gd_error_in_the_eigenbasis_is_a_power(backend, case, u):
     """Q^T (x_t - c) = (1 - lr lambda_i)^t Q^T (x_0 - c), to 16 d (t + 1) eps * scale."""
     lr = u * 2 / case.lam_max
     T = 30
-    xs = history(case.problem(), hl.GD(lr=lr), case.x0, T, backend)
+    xs = direct_iterates(case.problem(), hl.GD(lr=lr), case.x0, T, backend)
     t = np.arange(T + 1)[:, None]
     predicted = (1 - lr * case.lam)[None, :] ** t * case.e0[None, :]
     errors = (xs - case.c) @ case.Q
@@ -191,12 +175,12 @@ def test_gd_decreases_the_loss_monotonically(case, u):
 def test_momentum_and_nesterov_with_beta_zero_are_gd(backend, case, u, wd):
     lr = u * 2 / case.lam_max
     problem = case.problem()
-    gd = history(problem, hl.GD(lr=lr, weight_decay=wd), case.x0, 25, backend)
+    gd = direct_iterates(problem, hl.GD(lr=lr, weight_decay=wd), case.x0, 25, backend)
     for opt in (
         hl.Momentum(lr=lr, beta=0.0, weight_decay=wd),
         hl.Nesterov(lr=lr, beta=0.0, weight_decay=wd),
     ):
-        np.testing.assert_array_equal(history(problem, opt, case.x0, 25, backend), gd)
+        np.testing.assert_array_equal(direct_iterates(problem, opt, case.x0, 25, backend), gd)
 
 
 # ----------------------------------------------------------------- scale-free adaptive rules
@@ -215,8 +199,8 @@ ADAPTIVE = {
 def test_adaptive_methods_with_eps_zero_ignore_the_loss_scale(name, case, c, lr):
     """f -> c f (H -> c H, f* -> c f*): g scales by c, every ratio g / sqrt(s) stays."""
     scaled = hl.Quadratic(c * case.lam, rotation=case.Q, center=case.c, min_value=c * case.fstar)
-    a = history(case.problem(), ADAPTIVE[name](lr), case.x0, 40)
-    b = history(scaled, ADAPTIVE[name](lr), case.x0, 40)
+    a = direct_iterates(case.problem(), ADAPTIVE[name](lr), case.x0, 40)
+    b = direct_iterates(scaled, ADAPTIVE[name](lr), case.x0, 40)
     scale = 1 + np.abs(a).max()
     # one-ulp differences in H, amplified mildly by the normalised steps
     np.testing.assert_allclose(b, a, rtol=0, atol=1e6 * EPS * scale)
@@ -252,7 +236,7 @@ def test_hutchinson_is_exact_on_a_diagonal_hessian(backend, case, seed, step, n,
 def test_adahessian_newton_step_on_a_diagonal_quadratic(case, beta2):
     """k = 1, beta1 = 0, lr = 1, eps = 0: m_hat / sqrt(v_hat) = g / |diag H|, the Newton step."""
     opt = hl.AdaHessian(lr=1.0, betas=(0.0, beta2), eps=0.0, hessian_power=1.0)
-    xs = history(case.problem(rotated=False), opt, case.x0, 1)
+    xs = direct_iterates(case.problem(rotated=False), opt, case.x0, 1)
     tol = 8 * EPS * (np.abs(case.x0) + np.abs(case.c) + np.abs(case.e0))
     assert np.all(np.abs(xs[1] - case.c) <= tol)
 
@@ -267,9 +251,9 @@ def test_adahessian_is_invariant_to_diagonal_rescaling(case, s, lr, beta1):
     """x = S u: f(S u) has H' = S H S, center c / S; run from x0 / S, then S u_t = x_t."""
     S = np.array(s[: case.d])
     opt = hl.AdaHessian(lr=lr, betas=(beta1, 0.999), eps=0.0, hessian_power=1.0, seed=1)
-    x = history(case.problem(rotated=False), opt, case.x0, 30)
+    x = direct_iterates(case.problem(rotated=False), opt, case.x0, 30)
     rescaled = hl.Quadratic(S * S * case.lam, center=case.c / S, min_value=case.fstar)
-    u = history(rescaled, opt, case.x0 / S, 30)
+    u = direct_iterates(rescaled, opt, case.x0 / S, 30)
     scale = 1 + np.abs(x).max()
     np.testing.assert_allclose(S * u, x, rtol=0, atol=64 * 30 * EPS * scale)
 
@@ -288,9 +272,9 @@ def test_gd_is_equivariant_under_rotations_and_translations(case, seed, shift, u
     R = haar(case.d, seed)
     b = np.array(shift[: case.d])
     lr = u * 2 / case.lam_max
-    x = history(case.problem(), hl.GD(lr=lr), case.x0, 30)
+    x = direct_iterates(case.problem(), hl.GD(lr=lr), case.x0, 30)
     moved = hl.Quadratic(case.lam, rotation=R @ case.Q, center=R @ case.c + b, min_value=case.fstar)
-    y = history(moved, hl.GD(lr=lr), R @ case.x0 + b, 30)
+    y = direct_iterates(moved, hl.GD(lr=lr), R @ case.x0 + b, 30)
     back = (y - b) @ R  # R^T (y_t - b), row by row
     scale = 1 + np.abs(case.c).max() + np.abs(case.x0).max() + np.abs(b).max()
     t = np.arange(31)[:, None]
