@@ -36,6 +36,7 @@ __all__ = [
     "to_numpy",
     "is_array",
     "backend_of",
+    "broadcast_copy",
 ]
 
 
@@ -135,6 +136,19 @@ def backend_of(X) -> Backend:
 def is_array(x) -> bool:
     """True for a NumPy array or a torch tensor."""
     return isinstance(x, np.ndarray) or is_torch_array(x)
+
+
+def broadcast_copy(x, shape: tuple[int, ...]):
+    """``x`` broadcast to ``shape`` as a fresh, C-ordered array on ``x``'s backend.
+
+    A plain copy of ``broadcast_to`` keeps the zero strides' order: a ``(d,)`` row spread
+    over n rows comes back column-major, and NumPy then runs every elementwise operation
+    that mixes it with a C-ordered array several times more slowly.
+    """
+    xp = namespace(x)
+    out = xp.empty(shape, dtype=x.dtype, device=array_device(x))
+    out[...] = x
+    return out
 
 
 def to_numpy(a) -> np.ndarray:

@@ -28,7 +28,7 @@ from types import SimpleNamespace
 import numpy as np
 from array_api_compat import device as array_device
 
-from .backend import Backend, backend_of, get_backend, is_array, to_numpy
+from .backend import Backend, backend_of, broadcast_copy, get_backend, is_array, to_numpy
 from .optimizers.base import Optimizer, Oracle, take_rows
 
 CRITERIA = ("loss", "distance", "grad")
@@ -36,6 +36,8 @@ RECORDABLE = ("loss", "x")
 CONVERGED, DIVERGED, MAX_STEPS = "converged", "diverged", "max_steps"
 DEFAULT_BOUND = 1e12
 PROGRESS_EVERY = 100
+#: the engine's status codes while it runs (the result holds the names)
+_CODES = {MAX_STEPS: 0, CONVERGED: 1, DIVERGED: 2}
 
 __all__ = ["run", "RunResult", "CRITERIA", "CONVERGED", "DIVERGED", "MAX_STEPS"]
 
@@ -116,11 +118,9 @@ def _batch_x0(x0, batch: int, backend: Backend | None, dtype: str | None):
         X = backend.xp.reshape(X, (1, X.shape[0]))
     if X.ndim != 2:
         raise ValueError(f"x0 must have shape (d,) or (B, d); got {tuple(X.shape)}")
-    if X.shape[0] == 1 and batch > 1:
-        X = backend.xp.broadcast_to(X, (batch, X.shape[1]))
-    elif batch not in (1, X.shape[0]):
+    if batch not in (1, X.shape[0]) and X.shape[0] != 1:
         raise ValueError(f"x0 has {X.shape[0]} rows but the hyperparameters ask for {batch}")
-    return backend.xp.asarray(X, copy=True), backend
+    return broadcast_copy(X, (max(batch, X.shape[0]), X.shape[1])), backend
 
 
 def _criterion_needs(problem, criterion: str):
@@ -185,9 +185,9 @@ def run(
     if X.shape[1] != problem.dim:
         raise ValueError(f"x0 has dimension {X.shape[1]} but the problem has {problem.dim}")
     with np.errstate(all="ignore"):
-        return _Loop(
-            problem, optimizer, X, backend, criterion, tol, int(max_steps), bound, record
-        ).run(progress)
+        loop = _Loop(problem, optimizer, X, backend, criterion, tol, int(max_steps), bound, record)
+        del X  # the loop holds the only reference: the start is not kept alive to the end
+        return loop.run(progress)
 
 
 #: Hyperparameter columns ``(B, 1)`` are materialised as ``(B, d)`` when ``d`` is at most
@@ -200,13 +200,23 @@ def _expand_columns(tree, B: int, d: int, xp):
     """Every ``(B, 1)`` array in the hyperparameter namespace made ``(B, d)`` (see above)."""
     if is_array(tree):
         if tree.ndim == 2 and tree.shape[1] == 1 and d > 1:
-            return xp.asarray(xp.broadcast_to(tree, (B, d)), copy=True)
+            return broadcast_copy(tree, (B, d))
         return tree
     if isinstance(tree, SimpleNamespace):
         return SimpleNamespace(**{k: _expand_columns(v, B, d, xp) for k, v in vars(tree).items()})
     if isinstance(tree, tuple) and not hasattr(tree, "_fields"):
         return tuple(_expand_columns(v, B, d, xp) for v in tree)
     return tree
+
+
+#: Steps run between two looks at the criterion when the batch is small (at most
+#: ``CHUNK_MAX_ENTRIES`` entries in ``X``): the iterates of a chunk are kept (steps return
+#: fresh iterates, so these are references, not copies) and checked together, which takes
+#: the per-step reductions and host synchronisation out of a loop whose cost is Python and
+#: dispatch overhead. Larger batches are checked after every step: there the arithmetic
+#: dominates and keeping iterates would only cost memory and cache.
+CHUNK_STEPS = 25
+CHUNK_MAX_ENTRIES = 2**14
 
 
 class _Loop:
@@ -223,46 +233,73 @@ class _Loop:
         self.state = optimizer.init(X, self.hp)
         self.oracle = Oracle(problem)
         self.rows = np.arange(B)
-        self.status = np.full(B, MAX_STEPS, dtype=object)
+        self.codes = np.full(B, _CODES[MAX_STEPS], dtype=np.int8)
         self.steps = np.full(B, max_steps, dtype=np.int64)
         self.final_x = None  # allocated when the first rows retire before the others
         self.final_loss = np.full(B, np.nan)
         self.final_criterion = np.full(B, np.nan)
-        self.record = record
         self.history = {name: [] for name in record}
         self.target = None
         if criterion == "distance":
             self.target = backend.asarray(problem.minimizer)
         self.min_value = getattr(problem, "min_value", None)
         self.on_torch = backend.name == "torch"
-        self.ones = None
 
-    def measure(self, X, f, G):
-        """The criterion's value per active row, ``(B,)``."""
+    def chunk_length(self, t: int) -> int:
+        """Steps in the next chunk (see ``CHUNK_STEPS``), cut at ``max_steps`` and at the next
+        multiple of ``PROGRESS_EVERY`` (so progress reports fall on those steps)."""
+        n, d = self.X.shape
+        k = CHUNK_STEPS if n * d <= CHUNK_MAX_ENTRIES else 1
+        return min(k, self.max_steps - t, PROGRESS_EVERY - t % PROGRESS_EVERY)
+
+    def _stack(self, arrays):
+        """``(k, ...)`` from k arrays of one shape; a view, not a copy, when k = 1."""
+        xp = self.xp
+        first = arrays[0]
+        if len(arrays) == 1:
+            return xp.expand_dims(first, axis=0)
+        # one concatenation and a reshape: cheaper to call than stack
+        return xp.reshape(xp.concat(arrays, axis=0), (len(arrays), *first.shape))
+
+    def measure(self, Xs, fs, Gs):
+        """The criterion's value ``(k, B)`` at the chunk's iterates ``Xs`` ``(k, B, d)``."""
         xp = self.xp
         if self.criterion == "loss":
-            return f if self.min_value == 0 else f - self.min_value
-        R = G if self.criterion == "grad" else X - self.target
-        return xp.sqrt(xp.vecdot(R, R))
+            return fs if self.min_value == 0 else fs - self.min_value
+        R = self._stack(Gs) if self.criterion == "grad" else Xs - self.target
+        return xp.sqrt(xp.sum(R * R, axis=-1))
 
-    def check(self, t: int, f, G) -> None:
-        """Measure the active rows at step t; retire those that converged or diverged.
+    def settle(self, t: int, Xs: list, fs: list, Gs: list) -> None:
+        """Check the chunk of iterates from step ``t`` on; retire the rows that finished.
 
-        The common case (nothing finished) costs three reductions and no host work per
-        row: ``min(value) > tol``, and ``max|x| + 0 * sum(f) < bound``, where the zero term
-        turns any infinite or NaN loss into NaN (a loss can overflow while every ``|x_i|``
-        is still inside the box). NaN fails both comparisons and takes the careful path.
+        The common case (nothing finished) costs four reductions over the whole chunk and
+        no host work per row: ``min(value) > tol``, and ``max(x) + 0 * sum(f) < bound``
+        and ``-min(x) < bound``, where the zero term turns any infinite or NaN loss into
+        NaN (a loss can overflow while every ``|x_i|`` is still inside the box); NaN fails
+        every comparison. Otherwise per-row reductions flag the rows that may have
+        finished (only for the test that failed) and :meth:`retire` follows those.
         """
-        value = self.measure(self.X, f, G)
-        if self.record:
-            self.remember(t, f)
-        if t < self.max_steps and value.min() > self.tol:
-            if abs(self.X).max() + f.sum() * 0 < self.bound:
-                self.oracle.remember(self.X, G)
-                return
-            self.retire(t, f, G, value, boxed=False)
+        xp = self.xp
+        k = len(Xs)
+        X_chunk, f_chunk = self._stack(Xs), self._stack(fs)
+        value = self.measure(X_chunk, f_chunk, Gs)
+        ending = t + k - 1 == self.max_steps
+        near = not value.min() > self.tol
+        boxed = bool(
+            xp.max(X_chunk) + f_chunk.sum() * 0 < self.bound and -xp.min(X_chunk) < self.bound
+        )
+        if not (near or ending) and boxed:
+            self.remember(t, None, X_chunk, f_chunk)
             return
-        self.retire(t, f, G, value, boxed=abs(self.X).max() + f.sum() * 0 < self.bound)
+        found = [np.zeros(0, dtype=np.int64)]
+        if near:  # rows whose smallest value in the chunk is not above tol
+            found.append(np.flatnonzero(~(to_numpy(xp.min(value, axis=0)) > self.tol)))
+        if not boxed:  # rows with an entry outside the box, or a loss that is not finite
+            high = to_numpy(xp.max(abs(X_chunk), axis=0))  # (n, d)
+            found.append(np.flatnonzero(~(high.reshape(-1) < self.bound)) // high.shape[1])
+            found.append(np.flatnonzero(~np.isfinite(to_numpy(xp.sum(f_chunk, axis=0)))))
+        flagged = found[-1] if len(found) == 2 else np.unique(np.concatenate(found))
+        self.retire(t, X_chunk, f_chunk, value, Gs[-1], flagged, ending)
 
     def _index(self, idx: np.ndarray):
         """Host integer indices as an index of the backend's arrays."""
@@ -272,65 +309,86 @@ class _Loop:
             return torch.as_tensor(idx, device=self.X.device)
         return idx
 
-    def _inside(self, X, f, boxed: bool) -> np.ndarray:
-        """Host ``(B,)`` bool: the row is inside the box and its loss is finite."""
-        xp = self.xp
-        finite = xp.isfinite(f)
-        if boxed:  # every |x_i| < bound and every loss finite: no per-row work
-            return np.ones(X.shape[0], dtype=bool)
-        # rows with some |x_i| >= bound (or NaN), counted by a matrix-vector product:
-        # NumPy reduces along a short axis slowly
-        if self.ones is None:
-            self.ones = xp.ones(X.shape[1], dtype=X.dtype, device=array_device(X))
-        outside = xp.matmul(xp.astype(~(abs(X) < self.bound), X.dtype), self.ones)
-        return to_numpy((outside == 0) & finite)
+    def retire(self, t, X_chunk, f_chunk, value, G, flagged: np.ndarray, ending: bool) -> None:
+        """Freeze the rows that finished in the chunk from step t; drop them from the active set.
 
-    def retire(self, t: int, f, G, value, boxed: bool = False) -> None:
-        """Freeze the rows that finished at step t and drop them from the active set."""
-        xp, X = self.xp, self.X
-        inside = self._inside(X, f, bool(boxed))
-        converged = inside & (to_numpy(value) <= self.tol)
-        finished = ~inside | converged
-        if t == self.max_steps:
-            finished[:] = True
-        done = np.flatnonzero(finished)
+        ``flagged`` rows may have finished: each is followed step by step on the host and
+        finishes at its first step where it left the box (some ``|x_i| >= bound``, a NaN,
+        or a loss that is not finite: diverged) or else met the criterion (converged). Its
+        result is taken from that step; the steps it ran on after are discarded. When the
+        chunk ends at ``max_steps`` every row still running finishes there.
+        """
+        xp = self.xp
+        k, n, d = X_chunk.shape
+        first = np.full(n, k)  # each row's finishing index in the chunk; k: still running
+        if flagged.size:
+            picked = self._index(flagged)
+            X_host = to_numpy(xp.take(X_chunk, picked, axis=1))  # (k, m, d)
+            f_host = to_numpy(xp.take(f_chunk, picked, axis=1))  # (k, m)
+            value_host = to_numpy(xp.take(value, picked, axis=1))
+            # entries outside the box counted by a matrix-vector product: NumPy reduces
+            # along a short axis slowly
+            outside = (~(np.abs(X_host) < self.bound)).astype(np.float64) @ np.ones(d)
+            diverged = (outside > 0) | ~np.isfinite(f_host)
+            converged = (value_host <= self.tol) & ~diverged
+            finished = converged | diverged
+            ended = finished.any(axis=0)
+            which = np.flatnonzero(ended)  # among the flagged
+            at = finished[:, which].argmax(axis=0)
+            first[flagged[which]] = at
+        if ending:
+            first[first == k] = k - 1
+        self.remember(t, first, X_chunk, f_chunk)
+        done = np.flatnonzero(first < k)
         if done.size == 0:
-            self.oracle.remember(X, G)
             return
+        if flagged.size and which.size:
+            ended_rows = self.rows[flagged[which]]
+            self.codes[ended_rows[converged[at, which]]] = _CODES[CONVERGED]
+            self.codes[ended_rows[diverged[at, which]]] = _CODES[DIVERGED]
+        at = first[done]
         rows = self.rows[done]
-        self.steps[rows] = t
-        self.status[rows[~inside[done]]] = DIVERGED
-        self.status[rows[converged[done]]] = CONVERGED
-        everything = done.size == self.rows.size
-        if everything and self.final_x is None:
-            # every row ends now: the iterates are the result, no copy needed
-            self.final_x = X
-            self.final_loss[rows] = to_numpy(f)
-            self.final_criterion[rows] = to_numpy(value)
-            self.rows = self.rows[:0]
-            return
-        if self.final_x is None:  # the first retirement: every row is still active
-            self.final_x = xp.asarray(X, copy=True)
-        picked = self._index(done)
-        self.final_x[self._index(rows)] = xp.take(X, picked, axis=0)
-        self.final_loss[rows] = to_numpy(xp.take(f, picked, axis=0))
-        self.final_criterion[rows] = to_numpy(xp.take(value, picked, axis=0))
+        self.steps[rows] = t + at
+        flat = at * n + done  # (step, row) in the chunk, flattened
+        everything = done.size == n
+        if everything and self.final_x is None and np.all(at == k - 1):
+            # every row ends at the chunk's last step: those iterates are the result
+            self.final_x = X_chunk[-1]
+        else:
+            if self.final_x is None:
+                shape = (self.steps.shape[0], d)
+                self.final_x = xp.empty(shape, dtype=X_chunk.dtype, device=array_device(X_chunk))
+            X_flat = xp.reshape(X_chunk, (k * n, d))
+            self.final_x[self._index(rows)] = xp.take(X_flat, self._index(flat), axis=0)
+        self.final_loss[rows] = to_numpy(f_chunk).reshape(-1)[flat]
+        self.final_criterion[rows] = to_numpy(value).reshape(-1)[flat]
         if everything:
             self.rows = self.rows[:0]
             return
-        keep_host = np.flatnonzero(~finished)
+        keep_host = np.flatnonzero(first == k)
         keep = self._index(keep_host)
         self.rows = self.rows[keep_host]
-        self.X = xp.take(X, keep, axis=0)
+        self.X = take_rows(self.X, keep)
         self.state = take_rows(self.state, keep)
         self.hp = take_rows(self.hp, keep)
-        self.oracle.remember(self.X, xp.take(G, keep, axis=0))
+        self.oracle.remember(self.X, take_rows(G, keep))
 
-    def remember(self, t: int, f) -> None:
-        if "loss" in self.history:
-            self.history["loss"].append((self.rows, to_numpy(f)))
-        if "x" in self.history:
-            self.history["x"].append((self.rows, to_numpy(self.X)))
+    def remember(self, t: int, first, X_chunk, f_chunk) -> None:
+        """Histories of the chunk from step t: at each step, the rows still running then
+        (``first``: each row's finishing index in the chunk, or None when none finished)."""
+        if not self.history:
+            return
+        losses = to_numpy(f_chunk)
+        points = to_numpy(X_chunk) if "x" in self.history else None
+        for j in range(losses.shape[0]):
+            live = slice(None) if first is None else np.flatnonzero(first >= j)
+            rows = self.rows[live]
+            if rows.size == 0:
+                break
+            if "loss" in self.history:
+                self.history["loss"].append((rows, losses[j, live]))
+            if "x" in self.history:
+                self.history["x"].append((rows, points[j, live]))
 
     def assemble(self, name: str, final: np.ndarray, last_step: int) -> np.ndarray:
         """Per-step records of the active rows -> ``(T + 1, B, ...)``, finished rows frozen."""
@@ -343,21 +401,38 @@ class _Loop:
 
     def run(self, progress=None) -> RunResult:
         start = time.perf_counter()
-        f, G = self.problem.value_and_grad(self.X)
-        self.check(0, f, G)
+        step, value_and_grad, oracle = self.optimizer.step, self.problem.value_and_grad, self.oracle
+        f, G = value_and_grad(self.X)
+        oracle.remember(self.X, G)
+        self.settle(0, [self.X], [f], [G])
         t = 0
-        while t < self.max_steps and self.rows.size:
-            t += 1
-            self.X, self.state = self.optimizer.step(self.X, self.state, self.hp, self.oracle)
-            f, G = self.problem.value_and_grad(self.X)
-            self.check(t, f, G)
-            if progress is not None and t % PROGRESS_EVERY == 0:
+        while self.rows.size:
+            k = self.chunk_length(t)
+            X, state, hp = self.X, self.state, self.hp
+            # only the loop holds the iterate and the state it consumes, so neither is kept
+            # twice in memory
+            self.X = self.state = f = G = None
+            Xs, fs, Gs = [], [], []
+            for _ in range(k):
+                X, state = step(X, state, hp, oracle)
+                oracle.remember(None, None)  # the last gradient is not needed any more
+                f, G = value_and_grad(X)
+                oracle.remember(X, G)
+                Xs.append(X)
+                fs.append(f)
+                Gs.append(G)
+            self.X, self.state = X, state
+            self.settle(t + 1, Xs, fs, Gs)
+            del Xs, fs, Gs
+            t += k
+            if progress is not None and t % PROGRESS_EVERY == 0 and self.rows.size:
                 progress(t, int(self.rows.size))
+        last = int(self.steps.max()) if self.steps.size else 0
         if progress is not None:
-            progress(t, 0)
+            progress(last, 0)
         wall = time.perf_counter() - start
         result = RunResult(
-            status=self.status.astype(str),
+            status=np.array(list(_CODES))[self.codes],
             steps=self.steps,
             x=self.final_x,
             final_loss=self.final_loss,
@@ -369,7 +444,7 @@ class _Loop:
             backend=self.backend,
         )
         if "loss" in self.history:
-            result.loss_history = self.assemble("loss", self.final_loss, t)
+            result.loss_history = self.assemble("loss", self.final_loss, last)
         if "x" in self.history:
-            result.x_history = self.assemble("x", to_numpy(self.final_x), t)
+            result.x_history = self.assemble("x", to_numpy(self.final_x), last)
         return result

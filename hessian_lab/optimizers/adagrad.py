@@ -35,6 +35,7 @@ class AdaGrad(Optimizer):
     def step(self, X, state, hp, oracle):
         t = state.t + 1
         g = with_weight_decay(oracle.grad(X), X, hp.weight_decay)
-        sum_sq = state.sum_sq + g * g
+        sum_sq = state.sum_sq  # consumed: updated in place
+        sum_sq += g * g
         lr = hp.lr / (1 + (t - 1) * hp.lr_decay)
         return X - lr * (g / (sum_sq**0.5 + hp.eps)), self.State(sum_sq, t)

@@ -134,8 +134,7 @@ class AdaHessian(Optimizer):
         return hp
 
     def init(self, X, hp):
-        zeros = X * 0
-        return self.State(zeros, zeros, zeros, 0)
+        return self.State(X * 0, X * 0, X * 0, 0)
 
     def estimate(self, X, seed, t: int, oracle):
         """The block-averaged ``|diag H|`` estimate D ``(B, d)`` at ``X``, step ``t``."""

@@ -38,8 +38,7 @@ class Adam(Optimizer):
         t: int
 
     def init(self, X, hp):
-        zeros = X * 0
-        return self.State(zeros, zeros, zeros if self.amsgrad else None, 0)
+        return self.State(X * 0, X * 0, X * 0 if self.amsgrad else None, 0)
 
     def step(self, X, state, hp, oracle):
         beta1, beta2 = hp.betas
@@ -53,7 +52,7 @@ class Adam(Optimizer):
         m, v = moments(state.m, state.v, g, g, beta1, beta2)
         v_max = None
         if self.amsgrad:
-            v_max = v if t == 1 else namespace(v).maximum(state.v_max, v)
+            v_max = namespace(v).maximum(state.v_max, v)  # starts at 0 <= v
             v_used = v_max
         else:
             v_used = v

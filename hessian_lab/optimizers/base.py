@@ -1,9 +1,14 @@
 """What every optimizer shares: hyperparameter fields, their validation and resolution.
 
-An optimizer is a frozen dataclass of hyperparameters with two pure methods,
+An optimizer is a frozen dataclass of hyperparameters with two methods,
 
     state = opt.init(X, hp)                   X: (B, d)
     X, state = opt.step(X, state, hp, oracle)
+
+``step`` never modifies ``X`` (it returns a fresh iterate: the engine keeps the iterates
+of a chunk of steps and checks them together) but consumes ``state``: it may update the
+state's arrays in place, as torch.optim does, so the state is not held twice in memory.
+Pass each state to ``step`` once; ``init`` gives every state field its own array.
 
 where ``hp = opt.hyperparameters(B, backend)`` holds every hyperparameter resolved for a
 batch of B rows: a scalar stays a Python float (free to broadcast), a length-B sequence
@@ -72,15 +77,13 @@ def _check_range(name: str, value: Any, spec: tuple[float, float, bool]) -> None
 def take_rows(tree: Any, keep):
     """Index every batched array inside ``tree`` (NamedTuple, tuple, namespace) by ``keep``.
 
-    ``keep`` is a boolean mask or an integer index array of the trees' backend; integer
-    indices go through ``take`` (several times faster than fancy indexing on short rows).
+    ``keep`` is an integer index array of the tree's backend; ``take`` is several times
+    faster than fancy indexing on short rows. Scalars and 0-d arrays pass through.
     """
+    if isinstance(tree, np.ndarray):  # the method: no dispatch through Python wrappers
+        return tree.take(keep, axis=0) if tree.ndim else tree
     if is_array(tree):
-        if tree.ndim == 0:
-            return tree
-        if keep.dtype == bool or str(keep.dtype) == "torch.bool":
-            return tree[keep]
-        return namespace(tree).take(tree, keep, axis=0)
+        return namespace(tree).take(tree, keep, axis=0) if tree.ndim else tree
     if isinstance(tree, SimpleNamespace):
         return SimpleNamespace(**{k: take_rows(v, keep) for k, v in vars(tree).items()})
     if isinstance(tree, tuple):
@@ -210,16 +213,17 @@ def is_zero(value) -> bool:
 
 
 def moments(m, v, g, signal, beta1, beta2):
-    """Adam's moment averages into fresh arrays (updated in place: no extra temporaries).
+    """Adam's moment averages, updated in place (``m`` and ``v`` are the consumed state's).
 
         m <- beta1 m + (1 - beta1) g,    v <- beta2 v + (1 - beta2) signal^2
 
     ``signal`` is the gradient for Adam and the Hessian-diagonal estimate D for AdaHessian.
+    The operations and their order are torch.optim.Adam's, so the values agree exactly.
     """
-    m_new = beta1 * m
-    m_new += (1 - beta1) * g
+    m *= beta1
+    m += (1 - beta1) * g
     squared = signal * signal
     squared *= 1 - beta2
-    v_new = beta2 * v
-    v_new += squared
-    return m_new, v_new
+    v *= beta2
+    v += squared
+    return m, v

@@ -31,5 +31,7 @@ class Momentum(Optimizer):
 
     def step(self, X, state, hp, oracle):
         g = with_weight_decay(oracle.grad(X), X, hp.weight_decay)
-        v = hp.beta * state.velocity + g
+        v = state.velocity  # consumed: updated in place
+        v *= hp.beta
+        v += g
         return X - hp.lr * v, self.State(v)

@@ -36,23 +36,28 @@ class RMSProp(Optimizer):
         buffer: object  # (B, d) or None
 
     def init(self, X, hp):
-        zeros = X * 0
         return self.State(
-            zeros,
-            zeros if self.centered else None,
-            None if is_zero(hp.momentum) else zeros,
+            X * 0,
+            X * 0 if self.centered else None,
+            None if is_zero(hp.momentum) else X * 0,
         )
 
     def step(self, X, state, hp, oracle):
         g = with_weight_decay(oracle.grad(X), X, hp.weight_decay)
-        square_avg = hp.alpha * state.square_avg + (1 - hp.alpha) * (g * g)
+        square_avg = state.square_avg  # the state is consumed: updated in place
+        square_avg *= hp.alpha
+        square_avg += (1 - hp.alpha) * (g * g)
         grad_avg = None
         if self.centered:
-            grad_avg = hp.alpha * state.grad_avg + (1 - hp.alpha) * g
+            grad_avg = state.grad_avg
+            grad_avg *= hp.alpha
+            grad_avg += (1 - hp.alpha) * g
             den = (square_avg - grad_avg * grad_avg) ** 0.5 + hp.eps
         else:
             den = square_avg**0.5 + hp.eps
         if state.buffer is None:
             return X - hp.lr * (g / den), self.State(square_avg, grad_avg, None)
-        buffer = hp.momentum * state.buffer + g / den
+        buffer = state.buffer
+        buffer *= hp.momentum
+        buffer += g / den
         return X - hp.lr * buffer, self.State(square_avg, grad_avg, buffer)

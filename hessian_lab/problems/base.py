@@ -32,6 +32,7 @@ class Problem:
 
     def __init__(self) -> None:
         self._constants_cache: dict[tuple, Any] = {}
+        self._last_constants: tuple | None = None
 
     def loss(self, X):
         raise NotImplementedError
@@ -66,11 +67,23 @@ class Problem:
         """Per-backend constants (converted once per backend, dtype and device, then cached).
 
         ``build(backend)`` converts the problem's host data; the result is reused for every
-        later call with arrays of the same kind, so the hot path pays one dict lookup.
+        later call with arrays of the same kind. The last kind asked for is checked first,
+        by identity: the engine asks with arrays of one kind at every step.
         """
-        key = (type(X), X.dtype, getattr(X, "device", None))
+        last = self._last_constants
+        if last is not None and last[0] is type(X) and last[1] is X.dtype:
+            if last[2] is None or last[2] == X.device:
+                return last[3]
+        device_ = getattr(X, "device", None)
+        key = (type(X), X.dtype, device_)
         found = self._constants_cache.get(key)
         if found is None:
             found = build(backend_of(X))
             self._constants_cache[key] = found
+        self._last_constants = (
+            type(X),
+            X.dtype,
+            None if isinstance(X, np.ndarray) else device_,
+            found,
+        )
         return found

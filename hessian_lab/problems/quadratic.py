@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..backend import backend_of
+from ..backend import backend_of, broadcast_copy
 from .base import Problem
 
 #: Batches with at most this many dimensions use row-tiled constants (see ``_tiled``).
@@ -158,22 +158,25 @@ class Quadratic(Problem):
         return float(high / low) if low > 0 else float("inf")
 
     def _arrays(self, X):
-        def build(backend):
-            lam = backend.asarray(self.spectrum)
-            return SimpleNamespace(
-                xp=backend.xp,
-                lam=lam,
-                c=backend.asarray(self.center),
-                H=None if self.Q is None else backend.asarray(self.hessian_matrix),
-                diag=backend.asarray(self._hessian_diagonal()),
-                dense=None,
-                half=lam * 0 + 0.5,
-                rows=0,
-                lam_rows=None,
-                c_rows=None,
-            )
+        return self.constants(X, self._build_arrays)
 
-        return self.constants(X, build)
+    def _build_arrays(self, backend):
+        """The problem's constants on ``backend``, with room for the row tiles."""
+        lam = backend.asarray(self.spectrum)
+        return SimpleNamespace(
+            xp=backend.xp,
+            lam=lam,
+            c=backend.asarray(self.center),
+            H=None if self.Q is None else backend.asarray(self.hessian_matrix),
+            diag=backend.asarray(self._hessian_diagonal()),
+            dense=None,
+            half=lam * 0 + 0.5,
+            rows=0,
+            lam_rows=None,
+            c_rows=None,
+            view_rows=0,
+            views=None,
+        )
 
     def _tiled(self, a, n: int):
         """``(lambda, c)`` as ``(n, d)`` row tiles (cached, sliced) for a small-d batch.
@@ -181,12 +184,14 @@ class Quadratic(Problem):
         NumPy broadcasts a ``(d,)`` row over many short rows far more slowly than it runs
         the same elementwise loop on two ``(n, d)`` arrays; the values are identical.
         """
-        if n > a.rows:
-            xp = a.xp
-            a.lam_rows = xp.asarray(xp.broadcast_to(a.lam, (n, self.dim)), copy=True)
-            a.c_rows = xp.asarray(xp.broadcast_to(a.c, (n, self.dim)), copy=True)
-            a.rows = n
-        return a.lam_rows[:n], a.c_rows[:n]
+        if n != a.view_rows:
+            if n > a.rows:
+                a.lam_rows = broadcast_copy(a.lam, (n, self.dim))
+                a.c_rows = broadcast_copy(a.c, (n, self.dim))
+                a.rows = n
+            a.views = a.lam_rows[:n], a.c_rows[:n]
+            a.view_rows = n
+        return a.views
 
     def _apply(self, a, V):
         return V * a.lam if a.H is None else V @ a.H
@@ -196,12 +201,13 @@ class Quadratic(Problem):
         a = self._arrays(X)
         xp = a.xp
         n, d = X.shape
-        if n > 1 and d <= TILE_MAX_DIM:
+        if d <= TILE_MAX_DIM:
             lam, c = self._tiled(a, n)
             E = X - c
             G = E * lam if a.H is None else E @ a.H
+            E *= G
             # the row sums of (e * g) / 2 as one small matrix-vector product
-            f = xp.matmul(E * G, a.half)
+            f = E @ a.half
         else:
             E = X - a.c
             G = self._apply(a, E)
