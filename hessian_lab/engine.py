@@ -299,7 +299,7 @@ class _Loop:
             found.append(np.flatnonzero(~(high.reshape(-1) < self.bound)) // high.shape[1])
             found.append(np.flatnonzero(~np.isfinite(to_numpy(xp.sum(f_chunk, axis=0)))))
         flagged = found[-1] if len(found) == 2 else np.unique(np.concatenate(found))
-        self.retire(t, X_chunk, f_chunk, value, Gs[-1], flagged, ending)
+        self.retire(t, X_chunk, f_chunk, value, Gs[-1], flagged, ending, boxed)
 
     def _index(self, idx: np.ndarray):
         """Host integer indices as an index of the backend's arrays."""
@@ -309,29 +309,35 @@ class _Loop:
             return torch.as_tensor(idx, device=self.X.device)
         return idx
 
-    def retire(self, t, X_chunk, f_chunk, value, G, flagged: np.ndarray, ending: bool) -> None:
+    def retire(self, t, X_chunk, f_chunk, value, G, flagged, ending: bool, boxed: bool) -> None:
         """Freeze the rows that finished in the chunk from step t; drop them from the active set.
 
         ``flagged`` rows may have finished: each is followed step by step on the host and
         finishes at its first step where it left the box (some ``|x_i| >= bound``, a NaN,
         or a loss that is not finite: diverged) or else met the criterion (converged). Its
         result is taken from that step; the steps it ran on after are discarded. When the
-        chunk ends at ``max_steps`` every row still running finishes there.
+        chunk ends at ``max_steps`` every row still running finishes there. ``boxed``: the
+        whole chunk is known to be inside the box with finite losses (nothing diverged).
         """
         xp = self.xp
         k, n, d = X_chunk.shape
         first = np.full(n, k)  # each row's finishing index in the chunk; k: still running
         if flagged.size:
             picked = self._index(flagged)
-            X_host = to_numpy(xp.take(X_chunk, picked, axis=1))  # (k, m, d)
-            f_host = to_numpy(xp.take(f_chunk, picked, axis=1))  # (k, m)
-            value_host = to_numpy(xp.take(value, picked, axis=1))
-            # entries outside the box counted by a matrix-vector product: NumPy reduces
-            # along a short axis slowly
-            outside = (~(np.abs(X_host) < self.bound)).astype(np.float64) @ np.ones(d)
-            diverged = (outside > 0) | ~np.isfinite(f_host)
-            converged = (value_host <= self.tol) & ~diverged
-            finished = converged | diverged
+            value_host = to_numpy(xp.take(value, picked, axis=1))  # (k, m)
+            converged = value_host <= self.tol
+            if boxed:
+                diverged = np.zeros_like(converged)
+                finished = converged
+            else:
+                X_host = to_numpy(xp.take(X_chunk, picked, axis=1))  # (k, m, d)
+                f_host = to_numpy(xp.take(f_chunk, picked, axis=1))
+                # entries outside the box counted by a matrix-vector product: NumPy reduces
+                # along a short axis slowly
+                outside = (~(np.abs(X_host) < self.bound)).astype(np.float64) @ np.ones(d)
+                diverged = (outside > 0) | ~np.isfinite(f_host)
+                converged &= ~diverged
+                finished = converged | diverged
             ended = finished.any(axis=0)
             which = np.flatnonzero(ended)  # among the flagged
             at = finished[:, which].argmax(axis=0)

@@ -167,3 +167,22 @@ def test_base_problem_builds_hessians_from_hvps(backend):
     np.testing.assert_array_equal(
         to_numpy(HvpOnly().hessian_diagonal(X)), np.stack([np.diag(A)] * 2)
     )
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize(
+    "make",
+    [*PROBLEMS.values(), lambda: ExpressionProblem("3*x + y**2", "x y")],
+    ids=[*PROBLEMS, "constant-entry"],
+)
+def test_value_and_grad_is_loss_and_grad_from_one_generated_function(make, backend):
+    """The joint function (shared subexpressions) gives the separate loss and gradient,
+    constant gradient entries (3 for ``3*x``) spread over the batch."""
+    problem = make()
+    X = np.random.default_rng(4).uniform(-1.5, 1.5, size=(5, 2))
+    if backend == "torch":
+        X = torch.as_tensor(X)
+    f, G = problem.value_and_grad(X)
+    assert tuple(f.shape) == (5,) and tuple(G.shape) == (5, 2)
+    np.testing.assert_allclose(to_numpy(f), to_numpy(problem.loss(X)), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(to_numpy(G), to_numpy(problem.grad(X)), rtol=1e-14, atol=1e-15)

@@ -34,4 +34,4 @@ class Momentum(Optimizer):
         v = state.velocity  # consumed: updated in place
         v *= hp.beta
         v += g
-        return X - hp.lr * v, self.State(v)
+        return X - hp.lr * v, state  # the same arrays, updated

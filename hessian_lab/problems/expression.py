@@ -24,7 +24,7 @@ import numpy as np
 import sympy
 from array_api_compat import device as array_device
 
-from ..backend import backend_of
+from ..backend import namespace
 from ..expr import parse_expression, symbols_for
 from .base import Problem
 
@@ -36,22 +36,24 @@ class _Compiled(NamedTuple):
 
     loss: object
     grad: object
+    value_and_grad: object  # [f, df/dx_1, ..., df/dx_d], common subexpressions shared
     hessian: object
     hessian_diagonal: object
     hvp: object
 
 
+def _column(entry, like):
+    """One generated entry as a ``(B,)`` array: constant entries come back as scalars."""
+    B = like.shape[0]
+    if getattr(entry, "shape", None) == (B,):
+        return entry
+    xp = namespace(like)
+    return xp.full((B,), float(entry), dtype=like.dtype, device=array_device(like))
+
+
 def _stack(entries: Sequence, like, axis: int = -1):
     """Stack per-entry results (arrays of shape (B,), or scalars for constant entries)."""
-    xp = backend_of(like).xp
-    B = like.shape[0]
-    columns = [
-        e
-        if getattr(e, "shape", None) == (B,)
-        else xp.full((B,), float(e), dtype=like.dtype, device=array_device(like))
-        for e in entries
-    ]
-    return xp.stack(columns, axis=axis)
+    return namespace(like).stack([_column(e, like) for e in entries], axis=axis)
 
 
 class ExpressionProblem(Problem):
@@ -111,6 +113,7 @@ class ExpressionProblem(Problem):
         return _Compiled(
             loss=lam(args, [self.expression]),
             grad=lam(args, list(self.gradient_exprs)),
+            value_and_grad=lam(args, [self.expression, *self.gradient_exprs]),
             hessian=lam(args, list(self.hessian_exprs)),
             hessian_diagonal=lam(args, list(self.hessian_exprs.diagonal())),
             hvp=lam(args + self._v, list(self.hvp_exprs)),
@@ -128,6 +131,12 @@ class ExpressionProblem(Problem):
     def grad(self, X):
         compiled = self.constants(X, self._compile)
         return _stack(compiled.grad(*self._columns(X)), X)
+
+    def value_and_grad(self, X):
+        """``(f(X), grad f(X))`` from one generated function (subexpressions shared)."""
+        compiled = self.constants(X, self._compile)
+        f, *grad = compiled.value_and_grad(*self._columns(X))
+        return _column(f, X), _stack(grad, X)
 
     def hvp(self, X, V):
         compiled = self.constants(X, self._compile)
