@@ -61,9 +61,10 @@ SWEEPS = {
     bound=st.sampled_from([1.2, 3.0, 1e12]),
     max_steps=st.integers(0, 260),
     record=st.sampled_from([(), ("loss",), ("loss", "x")]),
+    backend=st.sampled_from(["numpy", "torch"]),
 )
 def test_chunked_checking_equals_checking_every_step(
-    name, rows, seed, criterion, bound, max_steps, record
+    name, rows, seed, criterion, bound, max_steps, record, backend
 ):
     """Rows that converge, diverge (also leaving the box and coming back within a chunk)
     or run out of steps at any step of a chunk get exactly the per-step results."""
@@ -80,7 +81,27 @@ def test_chunked_checking_equals_checking_every_step(
         max_steps=max_steps,
         bound=bound,
         record=record,
+        backend=backend,
     )
+    assert_same(chunked, stepwise)
+
+
+@pytest.mark.parametrize("kept", [2**10, 2**18])
+def test_the_gpu_chunk_rule_changes_no_result(monkeypatch, kept):
+    """The rule used on a GPU (every batch chunked, up to a number of kept entries),
+    exercised on the CPU with torch: 4,096 rows of 8 entries in chunks of 1 step (2**10
+    kept) or 8 steps (2**18 kept), against checking every step."""
+    torch = pytest.importorskip("torch")
+    rule = engine.chunk_steps
+    monkeypatch.setattr(engine, "chunk_steps", lambda n, d, on_gpu: rule(n, d, True))
+    monkeypatch.setattr(engine, "CHUNK_MAX_KEPT_GPU", kept)
+    assert engine.chunk_steps(4096, 8, False) == max(1, min(25, kept // (4096 * 8)))
+    problem = hl.Quadratic(np.geomspace(1.0, 100.0, 8), center=np.full(8, 0.3))
+    lr = list(np.linspace(0.001, 0.04, 4096))
+    x0 = torch.as_tensor(np.random.default_rng(2).uniform(-1, 1, (4096, 8)))
+    opt = hl.Momentum(lr=lr, beta=0.5)
+    chunked, stepwise = run_both(problem, opt, x0, bound=10.0, max_steps=3000)
+    assert set(chunked.status) == {"converged", "diverged", "max_steps"}
     assert_same(chunked, stepwise)
 
 
