@@ -214,8 +214,8 @@ def _expand_columns(tree, B: int, d: int, xp):
 
 
 #: Steps run between two looks at the criterion when the batch is small (at most
-#: ``CHUNK_MAX_ENTRIES`` entries in ``X``): the iterates of a chunk are kept (steps return
-#: fresh iterates, so these are references, not copies) and checked together, which takes
+#: ``CHUNK_MAX_ENTRIES`` entries in ``X``): the iterates of a chunk are kept (copied into
+#: reused buffers, see ``_Loop.chunk_buffers``) and checked together, which takes
 #: the per-step reductions and host synchronisation out of a loop whose cost is Python and
 #: dispatch overhead. Larger batches are checked after every step: there the arithmetic
 #: dominates and keeping iterates would only cost memory and cache.
@@ -254,6 +254,8 @@ class _Loop:
         self.final_loss = np.full(B, np.nan)
         self.final_criterion = np.full(B, np.nan)
         self.history = {name: [] for name in record}
+        self.buffers = None  # see chunk_buffers
+        self.f_dtype = None
         self.target = None
         if criterion == "distance":
             self.target = backend.asarray(problem.minimizer)
@@ -268,25 +270,48 @@ class _Loop:
         k = chunk_steps(n, d, self.on_gpu)
         return min(k, self.max_steps - t, PROGRESS_EVERY - t % PROGRESS_EVERY)
 
-    def _stack(self, arrays):
-        """``(k, ...)`` from k arrays of one shape; a view, not a copy, when k = 1."""
+    def single(self, X, f, G):
+        """A one-step chunk: views of the step's own arrays, no copies."""
         xp = self.xp
-        first = arrays[0]
-        if len(arrays) == 1:
-            return xp.expand_dims(first, axis=0)
-        # one concatenation and a reshape: cheaper to call than stack
-        return xp.reshape(xp.concat(arrays, axis=0), (len(arrays), *first.shape))
+        return xp.expand_dims(X, axis=0), xp.expand_dims(f, axis=0), xp.expand_dims(G, axis=0)
 
-    def measure(self, Xs, fs, Gs):
-        """The criterion's value ``(k, B)`` at the chunk's iterates ``Xs`` ``(k, B, d)``."""
+    def chunk_buffers(self, k: int):
+        """Where a chunk of ``k`` steps keeps its iterates ``(k, n, d)``, losses ``(k, n)`` and,
+        for the ``grad`` criterion, gradients ``(k, n, d)`` (else None).
+
+        Views of buffers kept from chunk to chunk (the active set only shrinks). Each step's
+        arrays are copied in and then freed, so the allocator hands the same hot memory back
+        at the next step; keeping k steps' fresh arrays alive instead made every allocation
+        new memory (page faults), which cost more than the copies.
+        """
+        xp = self.xp
+        n, d = self.X.shape
+        size = k * n * d
+        if self.buffers is None or self.buffers[0].shape[0] < size:
+            self.buffers = None  # the old ones go before the new ones are made
+
+            def new(count, dtype):
+                return xp.empty((count,), dtype=dtype, device=array_device(self.X))
+
+            grads = new(size, self.X.dtype) if self.criterion == "grad" else None
+            self.buffers = (new(size, self.X.dtype), new(k * n, self.f_dtype), grads)
+        X_buf, f_buf, G_buf = self.buffers
+        G_chunk = None if G_buf is None else xp.reshape(G_buf[:size], (k, n, d))
+        return xp.reshape(X_buf[:size], (k, n, d)), xp.reshape(f_buf[: k * n], (k, n)), G_chunk
+
+    def measure(self, X_chunk, f_chunk, G_chunk):
+        """The criterion's value ``(k, n)`` at the chunk's iterates ``X_chunk`` ``(k, n, d)``."""
         xp = self.xp
         if self.criterion == "loss":
-            return fs if self.min_value == 0 else fs - self.min_value
-        R = self._stack(Gs) if self.criterion == "grad" else Xs - self.target
+            return f_chunk if self.min_value == 0 else f_chunk - self.min_value
+        R = G_chunk if self.criterion == "grad" else X_chunk - self.target
         return xp.sqrt(xp.sum(R * R, axis=-1))
 
-    def settle(self, t: int, Xs: list, fs: list, Gs: list) -> None:
+    def settle(self, t: int, X_chunk, f_chunk, G_chunk, X, G) -> None:
         """Check the chunk of iterates from step ``t`` on; retire the rows that finished.
+
+        ``X_chunk`` ``(k, n, d)``, ``f_chunk`` ``(k, n)``, ``G_chunk`` (see
+        :meth:`chunk_buffers`); ``X`` and ``G``: the chunk's last iterate and gradient.
 
         The common case (nothing finished) costs four reductions over the whole chunk and
         no host work per row: ``min(value) > tol``, and ``max(x) + 0 * sum(f) < bound``
@@ -296,9 +321,8 @@ class _Loop:
         finished (only for the test that failed) and :meth:`retire` follows those.
         """
         xp = self.xp
-        k = len(Xs)
-        X_chunk, f_chunk = self._stack(Xs), self._stack(fs)
-        value = self.measure(X_chunk, f_chunk, Gs)
+        k = X_chunk.shape[0]
+        value = self.measure(X_chunk, f_chunk, G_chunk)
         ending = t + k - 1 == self.max_steps
         near = not value.min() > self.tol
         boxed = bool(
@@ -315,7 +339,7 @@ class _Loop:
             found.append(np.flatnonzero(~(high.reshape(-1) < self.bound)) // high.shape[1])
             found.append(np.flatnonzero(~np.isfinite(to_numpy(xp.sum(f_chunk, axis=0)))))
         flagged = found[-1] if len(found) == 2 else np.unique(np.concatenate(found))
-        self.retire(t, X_chunk, f_chunk, value, Gs[-1], flagged, ending, boxed)
+        self.retire(t, X_chunk, f_chunk, value, X, G, flagged, ending, boxed)
 
     def _index(self, idx: np.ndarray):
         """Host integer indices as an index of the backend's arrays."""
@@ -325,7 +349,7 @@ class _Loop:
             return torch.as_tensor(idx, device=self.X.device)
         return idx
 
-    def retire(self, t, X_chunk, f_chunk, value, G, flagged, ending: bool, boxed: bool) -> None:
+    def retire(self, t, X_chunk, f_chunk, value, X, G, flagged, ending, boxed) -> None:
         """Freeze the rows that finished in the chunk from step t; drop them from the active set.
 
         ``flagged`` rows may have finished: each is followed step by step on the host and
@@ -375,7 +399,7 @@ class _Loop:
         everything = done.size == n
         if everything and self.final_x is None and np.all(at == k - 1):
             # every row ends at the chunk's last step: those iterates are the result
-            self.final_x = X_chunk[-1]
+            self.final_x = X
         else:
             if self.final_x is None:
                 shape = (self.steps.shape[0], d)
@@ -400,8 +424,9 @@ class _Loop:
         (``first``: each row's finishing index in the chunk, or None when none finished)."""
         if not self.history:
             return
-        losses = to_numpy(f_chunk)
-        points = to_numpy(X_chunk) if "x" in self.history else None
+        # copies: the chunk's buffers are written again by the next chunk
+        losses = np.array(to_numpy(f_chunk))
+        points = np.array(to_numpy(X_chunk)) if "x" in self.history else None
         for j in range(losses.shape[0]):
             live = slice(None) if first is None else np.flatnonzero(first >= j)
             rows = self.rows[live]
@@ -426,26 +451,30 @@ class _Loop:
         step, value_and_grad, oracle = self.optimizer.step, self.problem.value_and_grad, self.oracle
         f, G = value_and_grad(self.X)
         oracle.remember(self.X, G)
-        self.settle(0, [self.X], [f], [G])
+        self.f_dtype = f.dtype
+        self.settle(0, *self.single(self.X, f, G), self.X, G)
         t = 0
         while self.rows.size:
             k = self.chunk_length(t)
+            X_chunk, f_chunk, G_chunk = self.chunk_buffers(k) if k > 1 else (None,) * 3
             X, state, hp = self.X, self.state, self.hp
             # only the loop holds the iterate and the state it consumes, so neither is kept
             # twice in memory
             self.X = self.state = f = G = None
-            Xs, fs, Gs = [], [], []
-            for _ in range(k):
+            for j in range(k):
                 X, state = step(X, state, hp, oracle)
                 oracle.remember(None, None)  # the last gradient is not needed any more
                 f, G = value_and_grad(X)
                 oracle.remember(X, G)
-                Xs.append(X)
-                fs.append(f)
-                Gs.append(G)
+                if X_chunk is not None:
+                    X_chunk[j] = X
+                    f_chunk[j] = f
+                    if G_chunk is not None:
+                        G_chunk[j] = G
+            if X_chunk is None:
+                X_chunk, f_chunk, G_chunk = self.single(X, f, G)
             self.X, self.state = X, state
-            self.settle(t + 1, Xs, fs, Gs)
-            del Xs, fs, Gs
+            self.settle(t + 1, X_chunk, f_chunk, G_chunk, X, G)
             t += k
             if progress is not None and t % PROGRESS_EVERY == 0 and self.rows.size:
                 progress(t, int(self.rows.size))

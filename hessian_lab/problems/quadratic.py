@@ -167,6 +167,7 @@ class Quadratic(Problem):
             xp=backend.xp,
             lam=lam,
             c=backend.asarray(self.center),
+            centered=not np.any(self.center),  # c = 0: the error X - c is X itself
             H=None if self.Q is None else backend.asarray(self.hessian_matrix),
             diag=backend.asarray(self._hessian_diagonal()),
             dense=None,
@@ -193,6 +194,11 @@ class Quadratic(Problem):
             a.view_rows = n
         return a.views
 
+    @staticmethod
+    def _error(a, X):
+        """``X - c`` (``X`` itself when ``c = 0``)."""
+        return X if a.centered else X - a.c
+
     def _apply(self, a, V):
         return V * a.lam if a.H is None else V @ a.H
 
@@ -203,13 +209,16 @@ class Quadratic(Problem):
         n, d = X.shape
         if d <= TILE_MAX_DIM:
             lam, c = self._tiled(a, n)
-            E = X - c
+            E = X if a.centered else X - c
             G = E * lam if a.H is None else E @ a.H
-            E *= G
+            if a.centered:
+                E = X * G  # X itself is never written
+            else:
+                E *= G
             # the row sums of (e * g) / 2 as one small matrix-vector product
             f = E @ a.half
         else:
-            E = X - a.c
+            E = self._error(a, X)
             G = self._apply(a, E)
             if n == 1:  # one row: a BLAS dot product
                 f = 0.5 * xp.reshape(xp.matmul(E, xp.matrix_transpose(G)), (1,))
@@ -222,7 +231,7 @@ class Quadratic(Problem):
 
     def grad(self, X):
         a = self._arrays(X)
-        return self._apply(a, X - a.c)
+        return self._apply(a, self._error(a, X))
 
     def hvp(self, X, V):
         return self._apply(self._arrays(X), V)
