@@ -26,9 +26,10 @@ import ast
 import keyword
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sympy
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = [
     "MAX_LENGTH",
@@ -49,23 +50,36 @@ MAX_DIGITS = 4000  # largest number of decimal digits of an exact numeric power
 
 CONSTANTS = ("pi", "e", "E")  # E: sympy's printed name of e
 
-# name -> (sympy builder, float builder); one argument each.
-FUNCTIONS: dict[str, tuple[Callable[[Any], Any], Callable[[float], float]]] = {
-    "exp": (sympy.exp, math.exp),
-    "log": (sympy.log, math.log),
-    "sqrt": (sympy.sqrt, math.sqrt),
-    "sin": (sympy.sin, math.sin),
-    "cos": (sympy.cos, math.cos),
-    "tan": (sympy.tan, math.tan),
-    "atan": (sympy.atan, math.atan),
-    "sinh": (sympy.sinh, math.sinh),
-    "cosh": (sympy.cosh, math.cosh),
-    "tanh": (sympy.tanh, math.tanh),
-    "abs": (sympy.Abs, abs),
-    "Abs": (sympy.Abs, abs),  # sympy's own spelling, so printed expressions parse back
-    "sigmoid": (lambda x: 1 / (1 + sympy.exp(-x)), lambda x: 1.0 / (1.0 + math.exp(-x))),
-    "softplus": (lambda x: sympy.log(1 + sympy.exp(x)), lambda x: math.log1p(math.exp(x))),
+# name -> (name of the sympy builder, float builder); one argument each. sympy is imported
+# only when a sympy expression is built: the float walker (CLI hyperparameters) never needs it.
+FUNCTIONS: dict[str, tuple[str, Callable[[float], float]]] = {
+    "exp": ("exp", math.exp),
+    "log": ("log", math.log),
+    "sqrt": ("sqrt", math.sqrt),
+    "sin": ("sin", math.sin),
+    "cos": ("cos", math.cos),
+    "tan": ("tan", math.tan),
+    "atan": ("atan", math.atan),
+    "sinh": ("sinh", math.sinh),
+    "cosh": ("cosh", math.cosh),
+    "tanh": ("tanh", math.tanh),
+    "abs": ("Abs", abs),
+    "Abs": ("Abs", abs),  # sympy's own spelling, so printed expressions parse back
+    "sigmoid": ("sigmoid", lambda x: 1.0 / (1.0 + math.exp(-x))),
+    "softplus": ("softplus", lambda x: math.log1p(math.exp(x))),
 }
+
+
+def _sympy_builder(name: str) -> Callable[[Any], Any]:
+    """The sympy function called ``name`` (``sigmoid``, ``softplus``: composed here)."""
+    import sympy
+
+    if name == "sigmoid":
+        return lambda x: 1 / (1 + sympy.exp(-x))
+    if name == "softplus":
+        return lambda x: sympy.log(1 + sympy.exp(x))
+    return getattr(sympy, name)
+
 
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _UNARY = {ast.USub: "-", ast.UAdd: "+"}
@@ -93,6 +107,8 @@ class _SympyAlgebra:
     """Builds sympy expressions; numeric powers are bounded before they are formed."""
 
     def number(self, value):
+        import sympy
+
         if isinstance(value, int):
             return sympy.Integer(value)
         if not math.isfinite(value):
@@ -100,6 +116,8 @@ class _SympyAlgebra:
         return sympy.Float(value)
 
     def constant(self, name):
+        import sympy
+
         return {"pi": sympy.pi, "e": sympy.E, "E": sympy.E}[name]
 
     def binary(self, op, a, b):
@@ -111,6 +129,8 @@ class _SympyAlgebra:
             return a * b
         if op == "/":
             return a / b
+        import sympy
+
         if b.is_Number:
             if abs(b) > MAX_EXPONENT:
                 raise _Reject(f"exponent {b} exceeds {MAX_EXPONENT} in absolute value")
@@ -124,9 +144,11 @@ class _SympyAlgebra:
         return -a
 
     def call(self, name, arg):
-        return FUNCTIONS[name][0](arg)
+        return _sympy_builder(FUNCTIONS[name][0])(arg)
 
     def finish(self, value):
+        import sympy
+
         if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             raise _Reject("the expression is undefined or infinite (division by zero?)")
         if value.is_number and value.is_extended_real is False:
@@ -338,6 +360,8 @@ def _check_name(name: str) -> None:
 
 def symbols_for(names: str | Iterable[str]) -> tuple[sympy.Symbol, ...]:
     """Real sympy symbols for ``names`` (an iterable, or one string ``"w b"`` / ``"w,b"``)."""
+    import sympy
+
     listed = _as_name_list(names)
     for name in listed:
         _check_name(name)
@@ -358,6 +382,8 @@ def parse_expression(
     >>> parse_expression("sigmoid(w*x + b)", variables=("w", "b"), names={"x": 2})
     1/(exp(-b - 2*w) + 1)
     """
+    import sympy
+
     bound: dict[str, Any] = {}
     if isinstance(names, Mapping):
         for name, value in names.items():

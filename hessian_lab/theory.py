@@ -301,7 +301,7 @@ def named_quantities(problem) -> dict[str, float]:
     Defined from the extreme eigenvalues ``lambda_min``, ``lambda_max``; these are the
     names a hyperparameter expression may use (``0.175*lr_opt``, ``1.01*lr_max``).
     """
-    from .symbolic.rates import theory_quantities
+    from .symbolic.quantities import theory_quantities
 
     eigenvalues = getattr(problem, "eigenvalues", None)
     if eigenvalues is None:

@@ -8,6 +8,7 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hessian_lab.symbolic import quantities as Q
 from hessian_lab.symbolic import rates as R
 
 
@@ -73,7 +74,7 @@ def test_gd_component_contraction_is_one_minus_lr_lambda(eigenvalues, fraction):
 
 @given(eigenvalues=spectra())
 def test_gd_optimum_minimises_the_rate_on_a_grid(eigenvalues):
-    q = R.theory_quantities(eigenvalues[0], eigenvalues[-1])
+    q = Q.theory_quantities(eigenvalues[0], eigenvalues[-1])
     grid = np.linspace(0.001, 1.999, 4001) / eigenvalues[-1]
     rates = R.gd_rate(grid, eigenvalues)
     assert rates.min() >= q["rate_opt"] - 1e-12
@@ -187,7 +188,7 @@ def test_critical_damping_gives_a_double_root_and_complex_roots_have_modulus_sqr
 @pytest.mark.parametrize("kappa", [10.0, 100.0])
 def test_momentum_optima_minimise_the_spectral_radius_on_a_grid(kappa):
     mu, L = 1.0, kappa
-    q = R.theory_quantities(mu, L)
+    q = Q.theory_quantities(mu, L)
     dense = np.linspace(mu, L, 201)
     for radius, lr_name, beta_name, rate_name in (
         (R.heavy_ball_rate, "lr_hb_opt", "beta_hb_opt", "rate_hb_opt"),
@@ -209,7 +210,7 @@ def test_momentum_optima_minimise_the_spectral_radius_on_a_grid(kappa):
 
 def test_heavy_ball_optimum_beats_gd_by_the_predicted_factor():
     eigenvalues = np.array([1.0, 7.0, 50.0])
-    q = R.theory_quantities(1.0, 50.0)
+    q = Q.theory_quantities(1.0, 50.0)
 
     def slope(step_for):  # log-error per step between steps 200 and 400
         return (
@@ -304,13 +305,3 @@ def test_momentum_steady_state_gains(beta):
     assert abs(v_alt) == pytest.approx(
         float(gains["gain_alternating"].subs(R.beta, beta)), rel=1e-9
     )
-
-
-def test_theory_quantities_are_the_formulas_evaluated():
-    q = R.theory_quantities(0.5, 20.0)
-    assert list(q) == list(R.QUANTITY_NAMES)
-    for name, expr in R.formulas().items():
-        value = float(sympy.sympify(expr).subs({R.kappa: 40.0}).subs({R.mu: 0.5, R.L: 20.0}))
-        assert q[name] == pytest.approx(value, rel=1e-12), name
-    with pytest.raises(ValueError):
-        R.theory_quantities(0.0, 1.0)
