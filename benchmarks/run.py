@@ -364,11 +364,11 @@ SYMBOLIC_CHILD = """
 import time
 start = time.perf_counter()
 from hessian_lab.symbolic import rates
-rates.formulas(); rates.theory_quantities(1.0, 10.0)
+rates.formulas(); rates.quantity_texts()
 rates.heavy_ball.spectral_radius; rates.nesterov.spectral_radius
 cold = time.perf_counter() - start
 start = time.perf_counter()
-rates.formulas(); rates.theory_quantities(1.0, 10.0)
+rates.formulas(); rates.quantity_texts()
 print(cold, time.perf_counter() - start)
 """
 

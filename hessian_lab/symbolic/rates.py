@@ -324,6 +324,7 @@ def formulas() -> dict[str, sympy.Expr]:
     return {name: found[name] for name in QUANTITY_NAMES}
 
 
+@lru_cache(maxsize=1)
 def quantity_texts() -> dict[str, str]:
     """:func:`formulas` printed in ``mu`` and ``L`` (``kappa`` written out as ``L/mu``): the
     text :mod:`hessian_lab.symbolic.quantities` ships and evaluates without sympy."""
