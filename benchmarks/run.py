@@ -2,7 +2,7 @@
 
     python benchmarks/run.py            # every figure (a few minutes)
     python benchmarks/run.py --quick    # smoke mode: fewer repeats, smaller subsamples
-    python benchmarks/run.py --only sweep   # one figure: sweep, dense, axis, startup, memory, symbolic
+    python benchmarks/run.py --only sweep   # one figure (sweep dense axis startup memory symbolic)
 
 Every time is a median over repeats (the count is printed with it). See README.md.
 """
