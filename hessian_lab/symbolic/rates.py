@@ -350,7 +350,8 @@ def write_quantities_module(path=None) -> bool:
     head, rest = text.split(GENERATED_BEGIN)
     _, tail = rest.split(GENERATED_END)
     entries = "".join(
-        f"    {json.dumps(name)}: {json.dumps(text)},\n" for name, text in quantity_texts().items()
+        f"    {json.dumps(name)}: {json.dumps(formula)},\n"
+        for name, formula in quantity_texts().items()
     )
     block = "FORMULAS = {\n" + entries + "}\n"
     new = head + GENERATED_BEGIN + block + GENERATED_END + tail
