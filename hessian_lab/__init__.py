@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from .catalog import BUILTIN
+
 __version__ = "0.1.0"
 
 _WHERE = {
@@ -23,21 +25,13 @@ _WHERE = {
     "RunResult": "engine",
     "run": "engine",
     "OPTIMIZERS": "optimizers",
-    "GD": "optimizers",
-    "AdaGrad": "optimizers",
-    "AdaHessian": "optimizers",
-    "Adam": "optimizers",
-    "AdamW": "optimizers",
-    "DiagonalNewton": "optimizers",
-    "Momentum": "optimizers",
-    "Nesterov": "optimizers",
-    "Newton": "optimizers",
     "Optimizer": "optimizers",
-    "RMSProp": "optimizers",
     "make_optimizer": "optimizers",
     "Problem": "problems",
     "Quadratic": "problems",
     "steep_valley": "problems",
+    # every built-in optimizer class, by its name in the catalog
+    **{e.class_name: "optimizers" for e in BUILTIN},
 }
 
 __all__ = [*_WHERE, "__version__"]

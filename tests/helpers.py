@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from hessian_lab import catalog
 from hessian_lab.backend import Backend, to_numpy
 from hessian_lab.optimizers.base import Oracle
 
@@ -40,3 +41,9 @@ def row_optimizer(opt, i):
     return dataclasses.replace(
         opt, **{f.name: pick(getattr(opt, f.name)) for f in dataclasses.fields(opt)}
     )
+
+
+def all_optimizer_classes() -> list[type]:
+    """Every optimizer class in the catalog, in catalog order: the list the per-optimizer
+    tests are parametrized over (a new catalog entry is tested without editing them)."""
+    return [entry.load() for entry in catalog.entries()]

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import all_optimizer_classes
 
 import hessian_lab as hl
 from hessian_lab.optimizers import (
@@ -23,7 +24,7 @@ from hessian_lab.optimizers import (
     RMSProp,
 )
 
-ALL = [GD, Momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW, AdaHessian, Newton, DiagonalNewton]
+ALL = all_optimizer_classes()
 WITH_BETAS = [Adam, AdamW, AdaHessian]
 WITH_EPS = [AdaGrad, RMSProp, Adam, AdamW, AdaHessian]
 
@@ -39,6 +40,8 @@ def one_line(info) -> None:
 
 def test_every_optimizer_is_registered():
     assert set(OPTIMIZERS.values()) == set(ALL)
+    assert {GD, Momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW} <= set(ALL)
+    assert {AdaHessian, Newton, DiagonalNewton} <= set(ALL)
     for name, cls in OPTIMIZERS.items():
         assert cls.name == name
         assert isinstance(hl.make_optimizer(name), cls)

@@ -19,6 +19,7 @@ from typing import Any
 import typer
 import typer.core
 
+from .. import catalog
 from .parsing import (
     CLIError,
     OptimizerSpec,
@@ -32,36 +33,6 @@ from .parsing import (
 
 EXIT_BAD_INPUT = 2
 DEFAULT_MAX_MEMORY_GB = 4.0
-
-# names of the optimizers, kept here so --help needs no import of the numeric layer;
-# a test checks that it equals hessian_lab.OPTIMIZERS.
-OPTIMIZER_NAMES = (
-    "gd",
-    "momentum",
-    "nesterov",
-    "adagrad",
-    "rmsprop",
-    "adam",
-    "adamw",
-    "adahessian",
-    "newton",
-    "diag-newton",
-)
-
-#: hyperparameters the CLI picks where the user gives none; on a quadratic with a positive
-#: spectrum the linear methods get their theoretical optima, the adaptive ones a step size
-#: that converges on the steep valley. Anything not listed keeps the library default.
-THEORY_DEFAULTS: dict[str, dict[str, str]] = {
-    "gd": {"lr": "lr_opt"},
-    "momentum": {"lr": "lr_hb_opt", "beta": "beta_hb_opt"},
-    "nesterov": {"lr": "lr_nag_opt", "beta": "beta_nag_opt"},
-}
-PLAIN_DEFAULTS: dict[str, dict[str, str]] = {
-    "adagrad": {"lr": "0.1"},
-    "rmsprop": {"lr": "0.01"},
-    "adam": {"lr": "0.05"},
-    "adamw": {"lr": "0.05"},
-}
 
 PRESETS = ("steep-valley", "neuron", "rosenbrock", "double-well")
 #: presets other than the steep valley -> builders in hessian_lab.problems.expression
@@ -551,11 +522,9 @@ def _convert(key: str, kind: str, meta, text: str, names) -> Any:
 
 
 def defaults_for(name: str, quantities: Mapping[str, float] | None) -> dict[str, str]:
-    """The CLI's default hyperparameter texts for ``name`` (see THEORY_DEFAULTS)."""
-    out = dict(PLAIN_DEFAULTS.get(name, {}))
-    if quantities:
-        out.update(THEORY_DEFAULTS.get(name, {}))
-    return out
+    """The CLI's default hyperparameter texts for ``name``: the catalog's defaults, and on
+    a quadratic with theory quantities the method's theoretical optimum."""
+    return catalog.entry(name).cli_defaults(theory=bool(quantities))
 
 
 def resolve_optimizer(
@@ -615,7 +584,7 @@ def resolve_optimizer(
 
 
 def parse_specs(texts: Sequence[str]) -> list[OptimizerSpec]:
-    return [parse_optimizer_spec(t, OPTIMIZER_NAMES) for t in texts]
+    return [parse_optimizer_spec(t, catalog.names()) for t in texts]
 
 
 def float_or_none(value: Any) -> float | None:

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
+from .. import catalog
 from .common import (
     DEFAULT_MAX_MEMORY_GB,
-    OPTIMIZER_NAMES,
     PRESETS,
     PROBLEM_FIELDS,
     BackendName,
@@ -91,7 +91,7 @@ OptimizerOpt = Annotated[
         "-o",
         metavar="SPEC",
         help="NAME or 'NAME:key=value,...' (repeatable); NAME one of "
-        + ", ".join(OPTIMIZER_NAMES)
+        + ", ".join(catalog.names())
         + ". Default: every optimizer.",
         show_default=False,
     ),
@@ -271,7 +271,7 @@ def run(
         check_output_path(plot3d, "--plot3d", FORMATS)
     specs = parse_specs(as_text_list(pick(optimizer, cfg, "optimizer"), "--optimizer"))
     if not specs:
-        specs = parse_specs(OPTIMIZER_NAMES)
+        specs = parse_specs(catalog.names())
     choice = merge_problem(
         cfg,
         eigenvalues=eigenvalues,

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from .. import catalog
 from .common import (
     DEFAULT_MAX_MEMORY_GB,
     as_float,
@@ -91,12 +92,6 @@ SWEEP_FIELDS = (
     "max_memory_gb",
 )
 
-#: where the theory puts the optimum of each linear method (names of theory quantities)
-OPTIMA = {
-    "gd": {"lr": "lr_opt"},
-    "momentum": {"lr": "lr_hb_opt", "beta": "beta_hb_opt"},
-    "nesterov": {"lr": "lr_nag_opt", "beta": "beta_nag_opt"},
-}
 PROGRESS_WORK = 5e6  # rows x steps above which a progress display is shown
 
 
@@ -375,7 +370,7 @@ def _columns(axes):
 
 
 def _optimum(name, grids, q):
-    table = OPTIMA.get(name)
+    table = catalog.entry(name).optimum
     if not q or not table:
         return None
     names = [g.name for g in grids]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .. import catalog
 from .common import (
     Criterion,
     as_float,
@@ -33,13 +34,6 @@ Examples:
   hessian-lab theory --kappa 100 --json
   hessian-lab theory --eigenvalues 1,10,100 --plot rates.png
 """
-
-PREDICTED = (
-    ("gd", "gd", {"lr": "lr_opt"}),
-    ("momentum", "momentum", {"lr": "lr_hb_opt", "beta": "beta_hb_opt"}),
-    ("nesterov", "nesterov", {"lr": "lr_nag_opt", "beta": "beta_nag_opt"}),
-    ("nesterov-textbook", "nesterov", {"lr": "lr_nag_textbook", "beta": "beta_nag_textbook"}),
-)
 
 
 def _gd_curve(rates, lr, eigenvalues):
@@ -103,7 +97,7 @@ def theory(
     formulas = dict(rates.formulas())
     x0 = [1.0] * problem.dim
     predictions = {}
-    for label, name, texts in PREDICTED:
+    for label, name, texts in catalog.predicted_points():
         if not all(t in quantities for t in texts.values()):
             continue
         hp = {key: quantities[text] for key, text in texts.items()}
@@ -118,7 +112,7 @@ def theory(
         predictions[label] = {
             "optimizer": name,
             "hyperparameters": hp,
-            "sources": texts,
+            "sources": dict(texts),
             "predicted_rate": float_or_none(p.rate[0]),
             "predicted_steps": int_or_none(p.steps[0]),
         }

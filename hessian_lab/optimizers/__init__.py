@@ -1,7 +1,15 @@
-"""Optimizers: one small module per method, one implementation for every backend."""
+"""Optimizers: one small module per method, one implementation for every backend.
+
+To add one: write its module here (a frozen dataclass subclassing :class:`Optimizer`, see
+``base.py``) and give it one entry in :mod:`hessian_lab.catalog`; :data:`OPTIMIZERS`,
+:func:`make_optimizer`, the CLI and the test suite's optimizer list all read the catalog.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
+from .. import catalog
 from .adagrad import AdaGrad
 from .adahessian import AdaHessian
 from .adam import Adam, AdamW
@@ -12,21 +20,28 @@ from .nesterov import Nesterov
 from .newton import DiagonalNewton, Newton
 from .rmsprop import RMSProp
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    cls.name: cls
-    for cls in (
-        GD,
-        Momentum,
-        Nesterov,
-        AdaGrad,
-        RMSProp,
-        Adam,
-        AdamW,
-        AdaHessian,
-        Newton,
-        DiagonalNewton,
-    )
-}
+
+class _Registry(Mapping):
+    """name -> optimizer class, read live from :mod:`hessian_lab.catalog` (so an optimizer
+    added with :func:`hessian_lab.catalog.register` is here too)."""
+
+    def __getitem__(self, name: str) -> type[Optimizer]:
+        try:
+            return catalog.entry(name).load()
+        except ValueError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(catalog.names())
+
+    def __len__(self) -> int:
+        return len(catalog.names())
+
+    def __repr__(self) -> str:
+        return f"OPTIMIZERS({', '.join(catalog.names())})"
+
+
+OPTIMIZERS: Mapping[str, type[Optimizer]] = _Registry()
 
 
 def make_optimizer(name: str, **hyperparameters) -> Optimizer:
@@ -34,9 +49,7 @@ def make_optimizer(name: str, **hyperparameters) -> Optimizer:
 
     Raises ``ValueError`` naming the unknown optimizer or hyperparameter and what is allowed.
     """
-    cls = OPTIMIZERS.get(name)
-    if cls is None:
-        raise ValueError(f"unknown optimizer {name!r}; allowed: {', '.join(OPTIMIZERS)}")
+    cls = catalog.entry(name).load()
     allowed = cls.hyperparameter_names()
     for key in hyperparameters:
         if key not in allowed:
