@@ -1,0 +1,32 @@
+"""Real networks: torch ``nn.Module`` tools (imports torch; ``import hessian_lab`` does not).
+
+- :mod:`hessian_lab.torch.spectrum`: Hessian spectra of a model's loss from Hessian-vector
+  products: top eigenvalues (Lanczos, power iteration), Hutchinson trace with its standard
+  error, spectral density by stochastic Lanczos quadrature.
+"""
+
+from __future__ import annotations
+
+from .spectrum import (
+    HessianOperator,
+    SpectralDensity,
+    TopEigen,
+    TraceEstimate,
+    hutchinson_trace,
+    lambda_max,
+    power_iteration,
+    spectral_density,
+    top_eigenvalues,
+)
+
+__all__ = [
+    "HessianOperator",
+    "SpectralDensity",
+    "TopEigen",
+    "TraceEstimate",
+    "hutchinson_trace",
+    "lambda_max",
+    "power_iteration",
+    "spectral_density",
+    "top_eigenvalues",
+]

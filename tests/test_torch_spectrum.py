@@ -1,0 +1,143 @@
+"""hessian_lab.torch.spectrum against the exact Hessian of small float64 models."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch_models import exact_hessian, mlp_problem, one_torch_thread  # noqa: F401
+
+from hessian_lab.torch.spectrum import (
+    hutchinson_trace,
+    lambda_max,
+    power_iteration,
+    spectral_density,
+    top_eigenvalues,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module", params=["cross_entropy", "squares"])
+def problem(request):
+    model, loss_fn, loss_of = mlp_problem(seed=3, loss=request.param)
+    H = exact_hessian(model, loss_of)
+    return model, loss_fn, H, torch.linalg.eigvalsh(H)
+
+
+def test_lanczos_top_eigenvalues_match_eigvalsh(problem):
+    model, loss_fn, H, exact = problem
+    found = top_eigenvalues(model, loss_fn, k=3, tol=1e-10)
+    assert found.converged
+    want = exact.flip(0)[:3]
+    assert torch.allclose(found.values, want, rtol=1e-8, atol=0)
+    assert found.n_products < H.shape[0]  # a Krylov method, not a dense solve
+    # the vectors are eigenvectors of the exact Hessian
+    for value, u in zip(found.values, found.vectors, strict=True):
+        assert abs(float(u.norm()) - 1) < 1e-10
+        assert float((H @ u - value * u).norm()) < 1e-6 * float(value.abs())
+    assert lambda_max(model, loss_fn, tol=1e-10) == pytest.approx(float(want[0]), rel=1e-8)
+
+
+def test_power_iteration_finds_the_largest_magnitude(problem):
+    model, loss_fn, _, exact = problem
+    found = power_iteration(model, loss_fn, k=2, tol=1e-9, max_iter=3000)
+    assert found.converged
+    want = exact[exact.abs().argsort(descending=True)[:2]].sort(descending=True).values
+    assert torch.allclose(found.values, want, rtol=1e-7, atol=0)
+
+
+def test_hutchinson_trace_within_three_standard_errors(problem):
+    model, loss_fn, H, _ = problem
+    estimate = hutchinson_trace(model, loss_fn, n_samples=60, seed=1)
+    exact = float(torch.trace(H))
+    assert estimate.stderr > 0
+    assert abs(estimate.value - exact) < 3 * estimate.stderr
+    # the standard error matches the estimator's known variance 2 (||H||_F^2 - sum H_ii^2) / N
+    variance = 2 * (float((H**2).sum()) - float((torch.diagonal(H) ** 2).sum())) / 60
+    assert estimate.stderr == pytest.approx(math.sqrt(variance), rel=0.4)
+
+
+def test_seeded_results_repeat_and_seeds_differ(problem):
+    model, loss_fn, _, _ = problem
+    a = hutchinson_trace(model, loss_fn, n_samples=5, seed=7)
+    b = hutchinson_trace(model, loss_fn, n_samples=5, seed=7)
+    c = hutchinson_trace(model, loss_fn, n_samples=5, seed=8)
+    assert torch.equal(a.samples, b.samples)
+    assert not torch.equal(a.samples, c.samples)
+
+
+def test_slq_density_moments(problem):
+    model, loss_fn, H, exact = problem
+    n = H.shape[0]
+    slq = spectral_density(model, loss_fn, n_probes=8, n_steps=40, seed=2)
+    # a probability density: weights sum to one per probe, the curve integrates to one
+    assert torch.allclose(slq.weights.sum(dim=1), torch.ones(8, dtype=torch.float64))
+    assert float(torch.trapezoid(slq.density, slq.grid)) == pytest.approx(1, abs=1e-6)
+    assert float(slq.density.min()) >= 0
+    # the curve's mean is the quadrature's first moment (Gaussian broadening is centred)
+    mean = float(torch.trapezoid(slq.grid * slq.density, slq.grid))
+    assert mean == pytest.approx(slq.moment(1), abs=1e-6 * float(exact.abs().max()))
+    # first moment: z^T H z / n over the same Rademacher probes as Hutchinson's (same seed)
+    trace = hutchinson_trace(model, loss_fn, n_samples=8, seed=2)
+    assert slq.moment(1) * n == pytest.approx(trace.value, rel=1e-10)
+    assert abs(slq.moment(1) - float(exact.sum()) / n) < 3 * trace.stderr / n
+    # second moment against tr(H^2) / n, statistically
+    assert slq.moment(2) == pytest.approx(float((exact**2).sum()) / n, rel=0.25)
+    # the nodes lie inside the spectrum, and the extreme ones have converged to its ends
+    assert float(slq.nodes.max()) == pytest.approx(float(exact.max()), rel=1e-6)
+    assert float(slq.nodes.min()) >= float(exact.min()) - 1e-9
+
+
+def test_slq_with_a_full_krylov_space_is_exact_per_probe():
+    model, loss_fn, loss_of = mlp_problem(seed=5, loss="squares")
+    H = exact_hessian(model, loss_of)
+    n = H.shape[0]
+    slq = spectral_density(model, loss_fn, n_probes=3, n_steps=n, seed=4)
+    generator = torch.Generator().manual_seed(4)  # the probes the function draws
+    probes = [2.0 * torch.randint(0, 2, (n,), generator=generator).double() - 1 for _ in range(3)]
+    for j in (1, 2, 3, 5):
+        want = sum(float(z @ torch.linalg.matrix_power(H, j) @ z) for z in probes) / (3 * n)
+        assert slq.moment(j) == pytest.approx(want, rel=1e-8)
+
+
+def test_unused_and_linear_parameters_contribute_zero_rows():
+    a = torch.nn.Parameter(torch.tensor([1.0, 2.0], dtype=torch.float64))
+    b = torch.nn.Parameter(torch.tensor([3.0], dtype=torch.float64))
+    unused = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+
+    def loss_fn():
+        return a.sum() + 1.5 * (b**2).sum()  # H = diag(0, 0, 3, 0, 0)
+
+    found = top_eigenvalues([a, b, unused], loss_fn, k=2, tol=1e-12)
+    assert torch.allclose(found.values, torch.tensor([3.0, 0.0], dtype=torch.float64), atol=1e-12)
+    estimate = hutchinson_trace([a, b, unused], loss_fn, n_samples=4)
+    assert estimate.value == pytest.approx(3.0) and estimate.stderr == 0
+
+
+def test_parameters_are_left_unchanged(problem):
+    model, loss_fn, _, _ = problem
+    before = [p.detach().clone() for p in model.parameters()]
+    top_eigenvalues(model, loss_fn, k=1)
+    spectral_density(model, loss_fn, n_probes=1, n_steps=5)
+    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters(), strict=True))
+    assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda m, f: top_eigenvalues(m, f, k=0), "k must be a positive integer"),
+        (lambda m, f: top_eigenvalues(m, f, method="qr"), "method must be"),
+        (lambda m, f: top_eigenvalues(m, f, k=10**6), "k must be at most"),
+        (lambda m, f: hutchinson_trace(m, f, n_samples=1), "n_samples must be"),
+        (lambda m, f: spectral_density(m, f, n_probes=0), "n_probes must be"),
+        (lambda m, f: top_eigenvalues(m, f, seed=-1), "seed must be"),
+        (lambda m, f: top_eigenvalues(m, lambda: f().reshape(1, 1)), "must return a scalar"),
+    ],
+)
+def test_bad_arguments_name_themselves(problem, call, message):
+    model, loss_fn, _, _ = problem
+    with pytest.raises(ValueError, match=message):
+        call(model, loss_fn)
