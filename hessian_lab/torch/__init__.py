@@ -1,5 +1,7 @@
 """Real networks: torch ``nn.Module`` tools (imports torch; ``import hessian_lab`` does not).
 
+- :class:`hessian_lab.torch.AdaHessian`: AdaHessian as a ``torch.optim.Optimizer``, the
+  authors' semantics (the engine's AdaHessian on a model's parameter tensors);
 - :mod:`hessian_lab.torch.spectrum`: Hessian spectra of a model's loss from Hessian-vector
   products: top eigenvalues (Lanczos, power iteration), Hutchinson trace with its standard
   error, spectral density by stochastic Lanczos quadrature.
@@ -7,6 +9,7 @@
 
 from __future__ import annotations
 
+from .adahessian import AdaHessian
 from .spectrum import (
     HessianOperator,
     SpectralDensity,
@@ -20,6 +23,7 @@ from .spectrum import (
 )
 
 __all__ = [
+    "AdaHessian",
     "HessianOperator",
     "SpectralDensity",
     "TopEigen",
