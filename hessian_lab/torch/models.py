@@ -1,0 +1,92 @@
+"""Small networks for the digits studies, built with seeded initial weights.
+
+- :func:`mlp`: ``64 -> width -> ... -> 10`` fully connected, tanh / ELU / ReLU between.
+- :func:`small_cnn`: two 3x3 convolutions (ReLU, 'same' padding, then one 2x2 max pool)
+  and a linear read-out: ``(n, 1, 8, 8) -> (n, 10)``.
+
+Both draw their initial weights with PyTorch's default initializers inside
+``torch.random.fork_rng``, seeded by ``seed``: the same seed gives the same network, and the
+global random state is left as it was.
+
+    >>> net = mlp(widths=(32,), seed=0)
+    >>> net(torch.zeros(2, 64, dtype=torch.float64)).shape
+    torch.Size([2, 10])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["mlp", "small_cnn", "build", "ACTIVATIONS", "MODELS", "n_parameters"]
+
+ACTIVATIONS = {"tanh": nn.Tanh, "elu": nn.ELU, "relu": nn.ReLU}
+MODELS = ("mlp", "cnn")
+
+
+def _seeded(seed: int, dtype: torch.dtype, make) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return make().to(dtype)
+
+
+def mlp(
+    widths: Sequence[int] = (32, 32),
+    activation: str = "tanh",
+    n_inputs: int = 64,
+    n_outputs: int = 10,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> nn.Sequential:
+    """A fully connected network ``n_inputs -> widths... -> n_outputs``; flattens its input."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation {activation!r}; allowed: {', '.join(ACTIVATIONS)}")
+
+    def make():
+        layers: list[nn.Module] = [nn.Flatten()]
+        sizes = [n_inputs, *widths]
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            layers += [nn.Linear(fan_in, fan_out), ACTIVATIONS[activation]()]
+        layers.append(nn.Linear(sizes[-1], n_outputs))
+        return nn.Sequential(*layers)
+
+    return _seeded(seed, dtype, make)
+
+
+def small_cnn(
+    channels: tuple[int, int] = (8, 16),
+    n_outputs: int = 10,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> nn.Sequential:
+    """``conv3x3(1 -> c1), ReLU, conv3x3(c1 -> c2), ReLU, maxpool 2, linear(c2*4*4 -> 10)``."""
+    c1, c2 = channels
+
+    def make():
+        return nn.Sequential(
+            nn.Conv2d(1, c1, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(c2 * 4 * 4, n_outputs),
+        )
+
+    return _seeded(seed, dtype, make)
+
+
+def build(name: str, seed: int = 0, dtype: torch.dtype = torch.float64) -> nn.Module:
+    """A model by name (``mlp``: tanh, widths 32 and 32; ``cnn``: :func:`small_cnn`)."""
+    if name == "mlp":
+        return mlp(seed=seed, dtype=dtype)
+    if name == "cnn":
+        return small_cnn(seed=seed, dtype=dtype)
+    raise ValueError(f"model {name!r}; allowed: {', '.join(MODELS)}")
+
+
+def n_parameters(model: nn.Module) -> int:
+    """The number of trainable scalars."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
