@@ -87,7 +87,7 @@ class Entry:
         if not isinstance(self.target, str):
             return self.target
         module, _, attr = self.target.partition(":")
-        return getattr(import_module(f"hessian_lab.optimizers.{module}"), attr)
+        return getattr(import_module(f".optimizers.{module}", __package__), attr)
 
     def cli_defaults(self, theory: bool) -> dict[str, str]:
         """The CLI's default hyperparameter texts; ``theory``: quadratic quantities exist."""

@@ -33,7 +33,7 @@ import numpy as np
 from array_api_compat import device as array_device
 
 from .backend import Backend, backend_of, broadcast_copy, get_backend, is_array, to_numpy
-from .optimizers.base import Optimizer, Oracle, take_rows
+from .optimizers.base import EVALUATIONS, Optimizer, Oracle, take_rows
 
 CRITERIA = ("loss", "distance", "grad")
 RECORDABLE = ("loss", "x")
@@ -59,6 +59,12 @@ class RunResult:
         final_criterion: ``(B,)`` the criterion's value at ``x``.
         loss_history: ``(T + 1, B)`` losses from ``x0`` on (rows frozen after finishing),
             or None when not recorded. ``x_history``: ``(T + 1, B, d)`` likewise.
+        evaluations: name -> ``(B,)`` int, what each row's updates asked of the problem up
+            to its finishing step (as scipy's ``nfev``): ``gradients``, ``hvps`` (Hessian-
+            vector products), ``hessians`` (dense), ``hessian_diagonals``. The engine's own
+            evaluations at each iterate for the criterion are not counted (see
+            :class:`~hessian_lab.optimizers.base.Oracle`): gradient descent that converged
+            in ``s`` steps asked for ``s`` gradients.
     """
 
     status: np.ndarray
@@ -73,6 +79,7 @@ class RunResult:
     loss_history: np.ndarray | None = None
     x_history: np.ndarray | None = None
     backend: Backend | None = field(default=None, repr=False)
+    evaluations: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def batch(self) -> int:
@@ -109,6 +116,7 @@ class RunResult:
             "diverged_at": int(self.steps[i]) if self.status[i] == DIVERGED else None,
             "final_loss": finite_or_none(float(self.final_loss[i])),
             "final_criterion": finite_or_none(float(self.final_criterion[i])),
+            "evaluations": {name: int(v[i]) for name, v in self.evaluations.items()},
         }
 
 
@@ -227,11 +235,28 @@ CHUNK_MAX_ENTRIES = 2**14
 CHUNK_MAX_KEPT_GPU = 2**22
 
 
-def chunk_steps(n: int, d: int, on_gpu: bool) -> int:
-    """Steps per chunk for ``n`` active rows of ``d`` entries (see ``CHUNK_STEPS``)."""
+def chunk_steps(n: int, d: int, on_gpu: bool, weight: float = 1.0) -> int:
+    """Steps per chunk for ``n`` active rows of ``d`` entries (see ``CHUNK_STEPS``).
+
+    ``weight``: a step's work per iterate entry (:func:`step_weight`). A row finished in a
+    chunk still runs to the chunk's end, so a step that costs much more than the check it
+    would save (a dense Hessian and its solve) is checked more often: the limits apply to
+    ``weight * n * d`` rather than to the entries alone.
+    """
+    work = weight * n * d
     if on_gpu:
-        return min(CHUNK_STEPS, max(1, CHUNK_MAX_KEPT_GPU // (n * d)))
-    return CHUNK_STEPS if n * d <= CHUNK_MAX_ENTRIES else 1
+        return min(CHUNK_STEPS, max(1, int(CHUNK_MAX_KEPT_GPU // work)))
+    return CHUNK_STEPS if work <= CHUNK_MAX_ENTRIES else 1
+
+
+def step_weight(hessians_per_step: float, d: int) -> float:
+    """A step's work per iterate entry, in units of a gradient: ``1 + d * hessians``.
+
+    A gradient, a Hessian-vector product or a Hessian diagonal touch about ``d`` numbers per
+    row (weight about 1), a dense Hessian ``d^2`` of them (and a solve with it ``d^3``,
+    left out: the Hessian alone already tips the rule for large ``d``).
+    """
+    return 1.0 + d * hessians_per_step
 
 
 class _Loop:
@@ -253,6 +278,9 @@ class _Loop:
         self.final_x = None  # allocated when the first rows retire before the others
         self.final_loss = np.full(B, np.nan)
         self.final_criterion = np.full(B, np.nan)
+        self.evaluations = np.zeros((B, len(EVALUATIONS)), dtype=np.int64)
+        self.tallies = np.zeros((1, len(EVALUATIONS)), dtype=np.int64)  # see retire
+        self.weight = None  # a step's work per entry, known after the first step
         self.history = {name: [] for name in record}
         self.buffers = None  # see chunk_buffers
         self.f_dtype = None
@@ -267,8 +295,12 @@ class _Loop:
         """Steps in the next chunk (see ``CHUNK_STEPS``), cut at ``max_steps`` and at the next
         multiple of ``PROGRESS_EVERY`` (so progress reports fall on those steps)."""
         n, d = self.X.shape
-        k = chunk_steps(n, d, self.on_gpu)
+        k = chunk_steps(n, d, self.on_gpu, self.weight or 1.0)
         return min(k, self.max_steps - t, PROGRESS_EVERY - t % PROGRESS_EVERY)
+
+    def weigh_steps(self, t: int) -> None:
+        """Update the steps' weight from the Hessians the ``t`` steps so far asked for."""
+        self.weight = step_weight(self.oracle.hessians / t, self.problem.dim)
 
     def single(self, X, f, G):
         """A one-step chunk: views of the step's own arrays, no copies."""
@@ -395,6 +427,7 @@ class _Loop:
         at = first[done]
         rows = self.rows[done]
         self.steps[rows] = t + at
+        self.evaluations[rows] = self.tallies[at]
         flat = at * n + done  # (step, row) in the chunk, flattened
         everything = done.size == n
         if everything and self.final_x is None and np.all(at == k - 1):
@@ -461,21 +494,30 @@ class _Loop:
             # only the loop holds the iterate and the state it consumes, so neither is kept
             # twice in memory
             self.X = self.state = f = G = None
+            tallies = []  # the oracle's counts after each step of the chunk
             for j in range(k):
                 X, state = step(X, state, hp, oracle)
                 oracle.remember(None, None)  # the last gradient is not needed any more
                 f, G = value_and_grad(X)
                 oracle.remember(X, G)
+                tallies.append(oracle.tally())
                 if X_chunk is not None:
                     X_chunk[j] = X
                     f_chunk[j] = f
                     if G_chunk is not None:
                         G_chunk[j] = G
-            if X_chunk is None:
+                if self.weight is None:  # the first step: now its cost is known
+                    self.weigh_steps(1)
+                    if chunk_steps(*X.shape, self.on_gpu, self.weight) == 1:  # too costly
+                        k = 1
+                        break
+            if X_chunk is None or k == 1:
                 X_chunk, f_chunk, G_chunk = self.single(X, f, G)
             self.X, self.state = X, state
+            self.tallies = np.array(tallies, dtype=np.int64)
             self.settle(t + 1, X_chunk, f_chunk, G_chunk, X, G)
             t += k
+            self.weigh_steps(t)
             if progress is not None and t % PROGRESS_EVERY == 0 and self.rows.size:
                 progress(t, int(self.rows.size))
         last = int(self.steps.max()) if self.steps.size else 0
@@ -493,6 +535,7 @@ class _Loop:
             max_steps=self.max_steps,
             wall_time=wall,
             backend=self.backend,
+            evaluations={n: v.copy() for n, v in zip(EVALUATIONS, self.evaluations.T, strict=True)},
         )
         if "loss" in self.history:
             result.loss_history = self.assemble("loss", self.final_loss, last)

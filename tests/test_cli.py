@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -165,6 +166,21 @@ def test_run_json_schema_and_defaults():
         assert by_name[name]["predicted_steps"] == by_name[name]["steps"]
         assert by_name[name]["predicted_rate"] is not None
     assert by_name["adam"]["predicted_steps"] is None
+    # evaluation counts: one gradient per step, plus what the second-order methods ask for
+    for name in ("gd", "momentum", "adam", "adahessian", "newton"):
+        assert by_name[name]["evaluations"]["gradients"] == by_name[name]["steps"]
+    assert by_name["gd"]["evaluations"]["hessians"] == 0
+    assert by_name["adahessian"]["evaluations"]["hvps"] == by_name["adahessian"]["steps"]
+    assert by_name["newton"]["evaluations"]["hessians"] == 1
+    assert by_name["diag-newton"]["evaluations"]["hessian_diagonals"] == 1
+
+
+def test_run_table_shows_the_evaluations():
+    out = ok("run", "-o", "newton", "-o", "adahessian:n_samples=2").stdout
+    assert "evaluations" in out and "1 g + 1 H" in out
+    assert re.search(r"(\d+) g \+ (\d+) Hv", out)
+    steps, hvps = map(int, re.search(r"(\d+) g \+ (\d+) Hv", out).groups())
+    assert hvps == 2 * steps
 
 
 def test_run_expressions_order_and_divergence():

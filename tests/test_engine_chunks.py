@@ -93,7 +93,7 @@ def test_the_gpu_chunk_rule_changes_no_result(monkeypatch, kept):
     kept) or 8 steps (2**18 kept), against checking every step."""
     torch = pytest.importorskip("torch")
     rule = engine.chunk_steps
-    monkeypatch.setattr(engine, "chunk_steps", lambda n, d, on_gpu: rule(n, d, True))
+    monkeypatch.setattr(engine, "chunk_steps", lambda n, d, on_gpu, w=1: rule(n, d, True, w))
     monkeypatch.setattr(engine, "CHUNK_MAX_KEPT_GPU", kept)
     assert engine.chunk_steps(4096, 8, False) == max(1, min(25, kept // (4096 * 8)))
     problem = hl.Quadratic(np.geomspace(1.0, 100.0, 8), center=np.full(8, 0.3))

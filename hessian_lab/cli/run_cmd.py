@@ -337,6 +337,7 @@ def run(
                 "diverged_at": row["diverged_at"],
                 "final_loss": row["final_loss"],
                 "final_criterion": row["final_criterion"],
+                "evaluations": row["evaluations"],
                 "predicted_steps": predicted_steps,
                 "predicted_rate": predicted_rate,
                 "prediction_note": note,
@@ -429,6 +430,17 @@ def _fmt(value: Any, spec: str = ".4g") -> str:
     return str(value)
 
 
+#: short names of the evaluation counts in the table (gradients, Hessian-vector products,
+#: dense Hessians, Hessian diagonals)
+EVALUATION_LABELS = {"gradients": "g", "hvps": "Hv", "hessians": "H", "hessian_diagonals": "diag H"}
+
+
+def _evaluations(counts: dict[str, int]) -> str:
+    """``{"gradients": 86, "hvps": 66, ...}`` -> ``"86 g + 66 Hv"`` (zero counts left out)."""
+    parts = [f"{n} {EVALUATION_LABELS.get(k, k)}" for k, n in counts.items() if n]
+    return " + ".join(parts) or "0"
+
+
 def _table(document: dict, runs: list[dict], built) -> None:
     from rich.table import Table
 
@@ -446,6 +458,7 @@ def _table(document: dict, runs: list[dict], built) -> None:
         ("status", "left", True),
         ("steps", "right", True),
         ("final loss", "right", True),
+        ("evaluations", "right", True),
         ("pred. steps", "right", True),
         ("pred. rate", "right", True),
         ("time", "right", True),
@@ -462,6 +475,7 @@ def _table(document: dict, runs: list[dict], built) -> None:
             f"[{styles.get(status, 'white')}]{status}[/]",
             shown_steps,
             _fmt(run["final_loss"], ".2e"),
+            _evaluations(run["evaluations"]),
             _fmt(run["predicted_steps"]),
             _fmt(run["predicted_rate"], ".4f"),
             f"{run['wall_time'] * 1e3:.1f}ms",

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..backend import Backend, is_array, namespace, to_numpy
 
-__all__ = ["Optimizer", "Oracle", "hyper", "pair", "static", "take_rows"]
+__all__ = ["EVALUATIONS", "Optimizer", "Oracle", "hyper", "pair", "static", "take_rows"]
 
 
 def hyper(default: float, low: float = -math.inf, high: float = math.inf, *, open_high=False):
@@ -169,34 +169,52 @@ class Optimizer:
         raise NotImplementedError
 
 
+#: what :class:`Oracle` counts, in the order of :meth:`Oracle.tally`
+EVALUATIONS = ("gradients", "hvps", "hessians", "hessian_diagonals")
+
+
 class Oracle:
     """What a step may ask of the problem: gradients anywhere, Hessian products, Hessians.
 
     The engine hands over the gradient it already computed at the current iterate
     (``remember``), so a method that needs ``grad f(X)`` at the iterate pays no second
     product; a look-ahead point (Nesterov) is computed afresh.
+
+    It counts what the steps ask for (:data:`EVALUATIONS`, see :meth:`tally`): one per call
+    and per row, since every call evaluates all the active rows at once. A gradient the
+    engine handed over counts when a step uses it (it is the method's evaluation, shared
+    with the engine's check); the engine's own evaluations for the criterion do not count.
     """
 
     def __init__(self, problem) -> None:
         self.problem = problem
         self._x = None
         self._g = None
+        self.gradients = self.hvps = self.hessians = self.hessian_diagonals = 0
 
     def remember(self, X, G) -> None:
         self._x, self._g = X, G
 
+    def tally(self) -> tuple[int, int, int, int]:
+        """The evaluations asked for so far, per row, in the order of :data:`EVALUATIONS`."""
+        return self.gradients, self.hvps, self.hessians, self.hessian_diagonals
+
     def grad(self, X):
+        self.gradients += 1
         if X is self._x:
             return self._g
         return self.problem.grad(X)
 
     def hvp(self, X, V):
+        self.hvps += 1
         return self.problem.hvp(X, V)
 
     def hessian(self, X):
+        self.hessians += 1
         return self.problem.hessian(X)
 
     def hessian_diagonal(self, X):
+        self.hessian_diagonals += 1
         return self.problem.hessian_diagonal(X)
 
 
