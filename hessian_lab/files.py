@@ -2,8 +2,10 @@
 
 Every file goes to a temporary name in its target folder and is renamed over the target
 (``os.replace``, atomic on POSIX) only once it is complete; on any failure the temporary
-file is removed and the target is left as it was. Files get the usual permissions
-(``0o666`` less the umask), not ``mkstemp``'s private ``0o600``.
+file is removed and the target is left as it was. A new file gets the usual permissions
+(``0o666`` less the umask), not ``mkstemp``'s private ``0o600``; a file replaced keeps its
+own mode (a private ``0o600`` file stays private). A symbolic link is followed: the file
+it points to is replaced (created if missing) and the link itself stays.
 """
 
 from __future__ import annotations
@@ -24,6 +26,20 @@ def _permissions() -> int:
     return 0o666 & ~umask
 
 
+def _resolve(path: str | os.PathLike) -> Path:
+    """Where a write to ``path`` lands: the file a symbolic link points to, else ``path``."""
+    target = Path(path)
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+def _mode_for(target: Path) -> int:
+    """The mode a file written to ``target`` gets: the old file's, else 0o666 less umask."""
+    try:
+        return os.stat(target).st_mode & 0o7777
+    except OSError:
+        return _permissions()
+
+
 def _stage(target: Path, write: Callable[[IO], None], mode: str) -> str:
     """``write`` into a temporary file beside ``target``; return its name."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -31,7 +47,7 @@ def _stage(target: Path, write: Callable[[IO], None], mode: str) -> str:
         kwargs = {} if "b" in mode else {"newline": "", "encoding": "utf-8"}
         with os.fdopen(fd, mode, **kwargs) as handle:
             write(handle)
-        os.chmod(tmp, _permissions())
+        os.chmod(tmp, _mode_for(target))
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -40,8 +56,10 @@ def _stage(target: Path, write: Callable[[IO], None], mode: str) -> str:
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], mode: str = "wb") -> Path:
-    """``write(handle)`` into a temporary file beside ``path``, then rename it over ``path``."""
-    target = Path(path)
+    """``write(handle)`` into a temporary file beside ``path``, then rename it over ``path``.
+
+    Returns the file written: ``path``, or the file it links to."""
+    target = _resolve(path)
     tmp = _stage(target, write, mode)
     try:
         os.replace(tmp, target)
@@ -64,7 +82,7 @@ def atomic_write_many(folder: str | os.PathLike, payloads: Mapping[str, bytes]) 
     staged: list[tuple[str, Path]] = []
     try:
         for name, payload in payloads.items():
-            target = folder / name
+            target = _resolve(folder / name)
             staged.append((_stage(target, lambda handle, p=payload: handle.write(p), "wb"), target))
         for tmp, target in staged:
             os.replace(tmp, target)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -19,10 +19,12 @@ from typing import Any
 import typer
 import typer.core
 
-from .. import catalog
+from .. import catalog, presets
+from . import memory
 from .parsing import (
     CLIError,
     OptimizerSpec,
+    as_path,
     blame,
     check_memory,
     parse_list,
@@ -34,13 +36,9 @@ from .parsing import (
 EXIT_BAD_INPUT = 2
 DEFAULT_MAX_MEMORY_GB = 4.0
 
-PRESETS = ("steep-valley", "neuron", "rosenbrock", "double-well")
-#: presets other than the steep valley -> builders in hessian_lab.problems.expression
-PRESET_BUILDERS = {
-    "neuron": "sigmoid_neuron",
-    "rosenbrock": "rosenbrock",
-    "double-well": "double_well",
-}
+EXIT_PLOT_FAILED = 1  # the results were printed, a figure could not be drawn or written
+MAX_STEPS = 10**9
+PRESETS = tuple(presets.PRESETS)
 
 
 class Criterion(str, Enum):
@@ -118,7 +116,11 @@ def handle_errors(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                # overflow and 0/0 in a run are reported as statuses (diverged, non-finite),
+                # never as NumPy's RuntimeWarnings
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return fn(*args, **kwargs)
         except typer.Exit:
             raise
         except MemoryError:
@@ -135,6 +137,32 @@ def handle_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+def draw_plots(jobs: Sequence[tuple[str, Any, Callable[[], Any]]]) -> None:
+    """Build and save each ``(option, path, build)`` figure, after the results are printed.
+
+    A figure that fails (drawing or writing) costs one line ``Error: --plot 'p.png': ...``
+    on stderr and exit code 1 (EXIT_PLOT_FAILED) once every figure was tried; the table or
+    JSON already on stdout stays valid. Matplotlib's warnings are not shown.
+    """
+    failed = False
+    for what, path, build in jobs:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                save_plot(build(), path, what)
+        except CLIError as error:
+            typer.echo(f"Error: {error}", err=True)
+            failed = True
+        except (ValueError, ArithmeticError, OverflowError, RuntimeError) as error:
+            detail = " ".join(str(error).split()) or type(error).__name__
+            typer.echo(f"Error: {what} {str(path)!r}: cannot draw it ({detail})", err=True)
+            failed = True
+        else:
+            echo_err(f"wrote {path}")
+    if failed:
+        raise typer.Exit(EXIT_PLOT_FAILED)
+
+
 def save_plot(fig, path, what: str = "--plot") -> None:
     """``plots.save_figure`` with a failure reported as a one-line error naming ``what``."""
     from ..plots import save_figure
@@ -142,7 +170,9 @@ def save_plot(fig, path, what: str = "--plot") -> None:
     try:
         save_figure(fig, path)
     except OSError as error:
-        raise CLIError(f"{what} {str(path)!r}: cannot write it ({error.strerror})") from None
+        raise CLIError(
+            f"{what} {str(path)!r}: cannot write it ({error.strerror or error})"
+        ) from None
     finally:
         fig.clear()
 
@@ -182,27 +212,93 @@ def to_jsonable(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- config
-def load_config(path: Path | None, allowed: Sequence[str]) -> dict[str, Any]:
-    """A TOML config as ``{option_name: value}`` (dashes or underscores in keys)."""
-    if path is None:
-        return {}
+#: the TOML type every config field must have (booleans are never numbers)
+CONFIG_TYPES: dict[str, str] = {
+    **dict.fromkeys(("eigenvalues", "center", "x0"), "numbers"),
+    **dict.fromkeys(("dim", "seed", "max_steps"), "integer"),
+    **dict.fromkeys(("kappa", "lambda_min", "tol", "bound", "max_memory_gb"), "number"),
+    **dict.fromkeys(("vars", "optimizer", "grid"), "texts"),
+}
+_EXPECTED = {
+    "numbers": "a list of numbers such as [1, 100] or text such as '1,100'",
+    "integer": "an integer",
+    "number": "a number (or text such as '1e-6')",
+    "texts": "text or a list of texts",
+    "text": "text",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _has_type(value: Any, kind: str) -> bool:
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return _is_number(value) or isinstance(value, str)
+    if kind == "numbers":
+        items = value if isinstance(value, list) else None
+        return isinstance(value, str) or (
+            items is not None and all(_is_number(v) or isinstance(v, str) for v in items)
+        )
+    if kind == "texts":
+        return isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        )
+    return isinstance(value, str)
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "float", str: "text", list: "array"}
+    return names.get(type(value), "table" if isinstance(value, dict) else type(value).__name__)
+
+
+def read_toml(path: Path, what: str = "--config") -> dict[str, Any]:
+    """A TOML file as a dict; unreadable, binary or invalid files are one-line errors.
+
+    UTF-8 with or without a byte-order mark is accepted."""
     import tomllib
 
+    where = f"{what} {str(path)!r}"
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        data = Path(path).read_bytes()
     except OSError as error:
-        raise CLIError(f"--config {str(path)!r}: cannot read it ({error.strerror})") from None
+        raise CLIError(f"{where}: cannot read it ({error.strerror or error})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CLIError(f"{where}: not a UTF-8 text file (TOML is text)") from None
+    if "\x00" in text:
+        raise CLIError(f"{where}: a binary file, not TOML text")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise CLIError(f"--config {str(path)!r}: not valid TOML ({error})") from None
+        raise CLIError(f"{where}: not valid TOML ({error})") from None
+
+
+def load_config(path: str | Path | None, allowed: Sequence[str]) -> dict[str, Any]:
+    """A TOML config as ``{option_name: value}`` (dashes or underscores in keys).
+
+    Every value must have its field's type (``CONFIG_TYPES``; text elsewhere): a wrong one
+    is a one-line error naming the key and the type expected."""
+    if path is None:
+        return {}
+    path = as_path(path, "--config")
+    where = f"--config {str(path)!r}"
     config = {}
-    for key, value in data.items():
+    for key, value in read_toml(path).items():
         name = key.replace("-", "_")
         if name == "optimizers":
             name = "optimizer"
         if name not in allowed:
             shown = ", ".join(a.replace("_", "-") for a in allowed)
-            raise CLIError(f"--config {str(path)!r}: unknown field {key!r}; allowed: {shown}")
+            raise CLIError(f"{where}: unknown field {key!r}; allowed: {shown}")
+        kind = CONFIG_TYPES.get(name, "text")
+        if not _has_type(value, kind):
+            raise CLIError(
+                f"{where}: {key} must be {_EXPECTED[kind]}; got {value!r} ({_toml_type(value)})"
+            )
         config[name] = value
     return config
 
@@ -240,7 +336,7 @@ def as_float(value: Any, what: str, positive: bool = False, at_least: float | No
     return number
 
 
-def as_int(value: Any, what: str, minimum: int | None = None):
+def as_int(value: Any, what: str, minimum: int | None = None, maximum: int | None = None):
     if value is None:
         return None
     try:
@@ -253,6 +349,9 @@ def as_int(value: Any, what: str, minimum: int | None = None):
         raise CLIError(f"{what} must be an integer; got {value!r}") from None
     if minimum is not None and number < minimum:
         raise CLIError(f"{what} must be an integer >= {minimum}; got {value!r}")
+    if maximum is not None and number > maximum:
+        low = "" if minimum is None else f"{minimum} <= "
+        raise CLIError(f"{what} must be an integer {low}n <= {maximum:,}; got {value!r}")
     return number
 
 
@@ -296,17 +395,12 @@ class BuiltProblem:
     labels: list[str] = field(default_factory=list)  # axis names (variables)
 
 
-def estimate_problem_bytes(dim: int, rotation: str) -> float:
-    """Bytes a quadratic needs: a rotated one holds a few dense ``d x d`` float64 matrices."""
-    if rotation == "none":
-        return 16.0 * dim * 8
-    return 6.0 * dim * dim * 8
-
-
 def build_problem(choice: ProblemChoice, max_memory_gb: float) -> BuiltProblem:
     """The problem the options describe; the steep valley when none is given."""
     c = choice
-    quadratic_given = any(v is not None for v in (c.eigenvalues, c.dim, c.kappa, c.spectrum))
+    quadratic_given = any(
+        v is not None for v in (c.eigenvalues, c.dim, c.kappa, c.spectrum, c.lambda_min)
+    )
     expression_given = c.objective is not None
     preset = as_choice(c.problem, "--problem", PRESETS)
     if sum([quadratic_given, expression_given, preset is not None]) > 1:
@@ -330,11 +424,13 @@ def _quadratic_problem(c: ProblemChoice, given: bool, max_memory_gb: float) -> B
     if not given:  # the steep valley, unless another center was asked for
         eigenvalues, dim = [1.0, 100.0], 2
         center = [0.8, 0.6] if c.center is None else parse_list(c.center, "--center", 2)
-        x0 = [0.0, 0.0]
+        x0 = [float(v) for v in presets.preset("steep-valley").x0]
     else:
         if c.eigenvalues is not None:
-            if c.dim is not None or c.kappa is not None or c.spectrum is not None:
-                raise CLIError("give either --eigenvalues or --dim/--kappa/--spectrum, not both")
+            if any(v is not None for v in (c.dim, c.kappa, c.spectrum, c.lambda_min)):
+                raise CLIError(
+                    "give either --eigenvalues or --dim/--kappa/--spectrum/--lambda-min, not both"
+                )
             eigenvalues = parse_list(c.eigenvalues, "--eigenvalues")
             dim = len(eigenvalues)
         else:
@@ -344,14 +440,14 @@ def _quadratic_problem(c: ProblemChoice, given: bool, max_memory_gb: float) -> B
             if not kappa >= 1:
                 raise CLIError(f"--kappa must be a finite number >= 1; got {c.kappa!r}")
             eigenvalues = None
+        check_memory(
+            memory.problem_bytes(dim, rotation),
+            max_memory_gb,
+            f"a quadratic with dimension {dim} and --rotation {rotation}",
+            "use --rotation none (diagonal, O(d) memory) or a smaller --dim",
+        )
         center = None if c.center is None else parse_list(c.center, "--center", dim)
         x0 = [1.0] * dim if center is None else [0.0] * dim
-    check_memory(
-        estimate_problem_bytes(dim, rotation),
-        max_memory_gb,
-        f"a quadratic with dimension {dim} and --rotation {rotation}",
-        "use --rotation none (diagonal, O(d) memory) or a smaller --dim",
-    )
     from ..problems import Quadratic
 
     with blame("problem"):
@@ -362,8 +458,6 @@ def _quadratic_problem(c: ProblemChoice, given: bool, max_memory_gb: float) -> B
                 dim, kappa, spectrum, lambda_min, rotation=rotation, center=center, seed=seed
             )
         else:
-            if c.lambda_min is not None:
-                raise CLIError("--lambda-min goes with --dim/--kappa, not --eigenvalues")
             problem = Quadratic(eigenvalues, rotation=rotation, center=center, seed=seed)
     config = {
         "kind": "quadratic",
@@ -394,7 +488,13 @@ def theory_quantities(problem) -> tuple[dict[str, float] | None, str]:
     try:
         return {k: float(v) for k, v in named_quantities(problem).items()}, ""
     except ValueError as error:
-        return None, str(error)
+        if "not finite" not in str(error):
+            return None, str(error)
+        low, high = float(problem.eigenvalues[0]), float(problem.eigenvalues[-1])
+        return None, (
+            f"the theory quantities overflow float64 for eigenvalues from {low:g} to "
+            f"{high:g} (powers such as kappa^(3/2) are out of range)"
+        )
 
 
 def _expression_module():
@@ -421,32 +521,31 @@ def _expression_problem(c: ProblemChoice) -> BuiltProblem:
     with blame("--objective"):
         problem = expression.ExpressionProblem(str(c.objective), names)
     config = {"kind": "expression", "objective": str(c.objective), "vars": names}
-    x0 = _start_of(problem)
+    x0 = [0.0] * problem.dim
     return BuiltProblem(problem, config, x0, None, "theory quantities need a quadratic", names)
 
 
 def _preset_problem(name: str, c: ProblemChoice) -> BuiltProblem:
     if any(v is not None for v in (c.rotation, c.center, c.lambda_min)):
         raise CLIError(f"--problem {name} takes no --rotation, --center or --lambda-min")
-    expression = _expression_module()
-    builder = getattr(expression, PRESET_BUILDERS[name], None)
-    if builder is None:
-        raise CLIError(f"--problem {name} is not available in this version")
-    problem = builder()
+    _expression_module()
+    found = presets.preset(name)
+    problem = found.build()
     names = [str(v) for v in getattr(problem, "variables", None) or ()] or [
         f"x{i + 1}" for i in range(problem.dim)
     ]
     config = {"kind": "preset", "name": name}
-    x0 = _start_of(problem)
+    x0 = [float(v) for v in found.x0]
     return BuiltProblem(problem, config, x0, None, "theory quantities need a quadratic", names)
 
 
-def _start_of(problem) -> list[float]:
-    for attr in ("x0", "start", "default_x0"):
-        value = getattr(problem, attr, None)
-        if value is not None:
-            return [float(v) for v in list(value)]
-    return [0.0] * problem.dim
+def warn_if_stationary(problem, x0: Sequence[float]) -> None:
+    """One line on stderr when ``x0`` is a stationary point that is not a minimizer."""
+    from ..studies import stationary_start
+
+    why = stationary_start(problem, x0)
+    if why:
+        echo_err(f"Warning: {why}; give another --x0")
 
 
 # --------------------------------------------------------------------------- optimizers
@@ -602,7 +701,3 @@ def int_or_none(value: Any) -> int | None:
 
 def echo_err(message: str) -> None:
     typer.echo(message, err=True)
-
-
-def stdout_is_tty() -> bool:
-    return sys.stdout.isatty()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .common import handle_errors, out_console, print_json
-from .parsing import CLIError, probe_folder
+from .parsing import CLIError, as_path, probe_folder
 
 HELP = """Run a canned experiment (or `list` them) and write its table, JSON and figures.
 
@@ -38,8 +38,10 @@ def _check_folder(folder: Path) -> None:
 def experiment(
     name: Annotated[str, typer.Argument(help="An experiment's name, or 'list'.")],
     out: Annotated[
-        Path | None,
-        typer.Option(help="Folder for the files [default: hessian-lab-results/NAME]."),
+        str | None,
+        typer.Option(
+            metavar="DIR", help="Folder for the files [default: hessian-lab-results/NAME]."
+        ),
     ] = None,
     quick: Annotated[
         bool, typer.Option("--quick", help="A reduced size that runs in seconds.")
@@ -65,10 +67,15 @@ def experiment(
         return
     if name not in EXPERIMENTS:
         raise CLIError(f"unknown experiment {name!r}; allowed: list, {', '.join(EXPERIMENTS)}")
-    folder = out if out is not None else Path("hessian-lab-results") / name
+    folder = Path("hessian-lab-results") / name if out is None else as_path(out, "--out")
     _check_folder(folder)
     result = run_experiment(name, quick=quick)
-    written = result.write(folder)
+    try:
+        written = result.write(folder)
+    except OSError as error:
+        raise CLIError(
+            f"--out {str(folder)!r}: cannot write the files ({error.strerror or error})"
+        ) from None
     if json_output:
         print_json({**result.to_dict(), "files": [str(path) for path in written]})
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,11 +9,10 @@ import typer
 from .common import (
     DEFAULT_MAX_MEMORY_GB,
     as_float,
-    echo_err,
+    draw_plots,
     handle_errors,
     out_console,
     print_json,
-    save_plot,
 )
 from .parsing import CLIError, check_memory, check_output_path, parse_list
 
@@ -32,6 +30,7 @@ Examples:
 """
 
 MAX_PROBES = 10_000_000
+MAX_ENTRY = 1e150  # squares and their row sums stay finite in float64
 
 
 def parse_matrix(text: str) -> list[list[float]]:
@@ -77,7 +76,7 @@ def hutchinson(
     probes: Annotated[int, typer.Option(help="Number of probes N (>= 1).")] = 1000,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     plot: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="RMS error against N, log-log, with 1/sqrt(N) (.png/.svg/.pdf)."),
     ] = None,
     max_memory_gb: Annotated[
@@ -117,6 +116,14 @@ def hutchinson(
         H = Quadratic.from_condition(n, k, rotation="random", seed=seed).hessian_matrix
         source = {"kind": "random", "dim": n, "kappa": k, "seed": seed}
     n = H.shape[0]
+    largest = float(np.max(np.abs(H)))
+    if largest > MAX_ENTRY:
+        what = "--matrix" if matrix is not None else f"--kappa {k:g}"
+        raise CLIError(
+            f"{what}: a matrix entry of size {largest:.3g} overflows float64 in the "
+            f"estimator's variance (sum of squared entries); entries must stay below "
+            f"{MAX_ENTRY:g}"
+        )
     check_memory(
         probes * n * 8.0 * 4,
         max_memory_gb,
@@ -140,13 +147,6 @@ def hutchinson(
     counts = np.unique(np.round(np.logspace(0, np.log10(probes), 30)).astype(int))
     rms = np.sqrt(np.mean((means[counts - 1] - truth) ** 2, axis=1))
     reference = np.sqrt(np.mean(sigma**2)) / np.sqrt(counts)
-    if plot is not None:
-        from .. import plots
-
-        fig = plots.hutchinson_error(
-            counts, rms, reference, title=f"Hutchinson estimate of diag(H), n = {n}"
-        )
-        save_plot(fig, plot, "--plot")
     if json_output:
         print_json(
             {
@@ -184,4 +184,9 @@ def hutchinson(
             )
         out_console().print(table)
     if plot is not None:
-        echo_err(f"wrote {plot}")
+        from .. import plots
+
+        title = f"Hutchinson estimate of diag(H), n = {n}"
+        draw_plots(
+            [("--plot", plot, lambda: plots.hutchinson_error(counts, rms, reference, title=title))]
+        )

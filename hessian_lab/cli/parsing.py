@@ -39,10 +39,9 @@ __all__ = [
     "atomic_write",
     "check_memory",
     "format_bytes",
-    "PLOT_FORMATS",
+    "as_path",
 ]
 
-PLOT_FORMATS = ("png", "svg", "pdf")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -256,9 +255,19 @@ def check_memory(needed: float, limit_gb: float, what: str, advice: str) -> None
 
 
 # --------------------------------------------------------------------------- outputs
+def as_path(text: str | os.PathLike, what: str) -> Path:
+    """A path from the command line; empty text (which would mean ".") is refused."""
+    if not str(text).strip():
+        raise CLIError(f"{what} is empty; give a path")
+    return Path(text)
+
+
 def check_output_path(path: str | os.PathLike, what: str, formats: Sequence[str] = ()) -> Path:
-    """Check ``path`` before any work: the extension (if ``formats``) and a writable folder."""
-    p = Path(path)
+    """Check ``path`` before any work: the extension (if ``formats``) and a writable folder.
+
+    A symbolic link is followed: the file it points to is what gets replaced (the link
+    stays), so the folder checked is that file's."""
+    p = as_path(path, what)
     if formats:
         ext = p.suffix.lower().lstrip(".")
         if ext not in formats:
@@ -266,7 +275,7 @@ def check_output_path(path: str | os.PathLike, what: str, formats: Sequence[str]
                 f"{what} {str(path)!r}: unknown file type {p.suffix or '(none)'!r}; "
                 f"allowed: {', '.join('.' + f for f in formats)}"
             )
-    folder = p.parent if str(p.parent) else Path(".")
+    folder = Path(os.path.realpath(p)).parent if p.is_symlink() else p.parent
     if p.is_dir():
         raise CLIError(f"{what} {str(path)!r} is a directory; give a file name")
     if not folder.is_dir():
@@ -293,4 +302,4 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: st
     try:
         files.atomic_write(path, write, mode)
     except OSError as error:
-        raise CLIError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
+        raise CLIError(f"cannot write {str(path)!r} ({error.strerror or error})") from None

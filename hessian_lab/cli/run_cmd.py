@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from .. import catalog
+from .. import catalog, presets
+from . import memory
 from .common import (
     DEFAULT_MAX_MEMORY_GB,
+    MAX_STEPS,
     PRESETS,
     PROBLEM_FIELDS,
     BackendName,
@@ -23,7 +24,7 @@ from .common import (
     as_int,
     as_text_list,
     build_problem,
-    echo_err,
+    draw_plots,
     float_or_none,
     handle_errors,
     int_or_none,
@@ -33,7 +34,7 @@ from .common import (
     pick,
     print_json,
     resolve_optimizer,
-    save_plot,
+    warn_if_stationary,
 )
 from .parsing import CLIError, check_memory, check_output_path, parse_list
 
@@ -120,7 +121,13 @@ X0Opt = Annotated[
     typer.Option(
         "--x0",
         metavar="LIST",
-        help="Start; default: origin for the steep valley and with --center, else ones.",
+        help="Start point. Default: a preset's own start ("
+        + ", ".join(
+            f"{p.name} ({','.join(f'{v:g}' for v in p.x0)})" for p in presets.PRESETS.values()
+        )
+        + "); the origin for --objective and for a quadratic with --center; ones for a "
+        "quadratic centred at 0. A start that is a stationary point but not a minimizer "
+        "gets a one-line warning.",
     ),
 ]
 ObjectiveOpt = Annotated[
@@ -145,7 +152,7 @@ BoundOpt = Annotated[
 BackendOpt = Annotated[BackendName | None, typer.Option(help="Array backend; default auto.")]
 DTypeOpt = Annotated[DType | None, typer.Option(help="Floating point type; default float64.")]
 ConfigOpt = Annotated[
-    Path | None, typer.Option(help="TOML file with the same fields as the flags (flags win).")
+    str | None, typer.Option(help="TOML file with the same fields as the flags (flags win).")
 ]
 MemoryOpt = Annotated[
     float | None,
@@ -175,7 +182,9 @@ def run_settings(config: dict, built, x0, criterion, tol, max_steps, bound, back
         ("loss", "distance", "grad"),
     )
     tol = as_float(pick(tol, config, "tol", 1e-6), "--tol", positive=True)
-    max_steps = as_int(pick(max_steps, config, "max_steps", 10_000), "--max-steps", minimum=1)
+    max_steps = as_int(
+        pick(max_steps, config, "max_steps", 10_000), "--max-steps", minimum=1, maximum=MAX_STEPS
+    )
     default_bound = STEEP_VALLEY_BOUND if built.config.get("name") == "steep-valley" else 1e12
     bound = as_float(pick(bound, config, "bound", default_bound), "--bound", positive=True)
     backend_name = as_choice(
@@ -189,26 +198,30 @@ def run_settings(config: dict, built, x0, criterion, tol, max_steps, bound, back
         ("float64", "float32"),
     )
     resolved_backend = get_backend(backend_name, dtype)
+    warn_if_stationary(built.problem, start)
     return start, criterion, tol, max_steps, bound, resolved_backend
 
 
-def check_run_memory(built, resolved, max_steps: int, record_x: bool, limit: float) -> None:
+def check_run_memory(built, resolved, max_steps: int, record: bool, limit: float) -> None:
     d = built.problem.dim
-    for r in resolved:
-        if r.name == "newton":
-            check_memory(
-                4.0 * d * d * 8,
-                limit,
-                f"newton on dimension {d} (a dense Hessian and its pseudo-inverse)",
-                "drop newton or use a smaller --dim",
-            )
-    if record_x:
-        check_memory(
-            (max_steps + 1) * d * 8.0 * len(resolved),
-            limit,
-            f"recording {len(resolved)} paths of {max_steps} steps",
-            "lower --max-steps",
-        )
+    newton = any(r.name == "newton" for r in resolved)
+    what = f"{len(resolved)} run(s) in dimension {d}"
+    if newton:
+        what += " with newton's dense Hessians"
+    if record:
+        what += f", recording paths of up to {max_steps} steps"
+    check_memory(
+        memory.run_bytes(
+            d,
+            built.config.get("rotation", "none"),
+            len(resolved),
+            max_steps if record else 0,
+            newton,
+        ),
+        limit,
+        what,
+        "lower --max-steps, use a smaller --dim or drop newton",
+    )
 
 
 def prediction_for(problem, optimizer, x0, criterion, tol, max_steps):
@@ -247,11 +260,11 @@ def run(
         bool, typer.Option("--json", help="Print one JSON document instead of the table.")
     ] = False,
     plot: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="Contours with paths (2-D) or loss vs step: .png, .svg or .pdf."),
     ] = None,
     plot3d: Annotated[
-        Path | None, typer.Option("--plot3d", help="Loss surface with paths (2-D problems).")
+        str | None, typer.Option("--plot3d", help="Loss surface with paths (2-D problems).")
     ] = None,
     max_memory_gb: MemoryOpt = None,
 ) -> None:
@@ -295,7 +308,7 @@ def run(
         raise CLIError(f"--plot3d needs a 2-D problem; this one has dimension {built.problem.dim}")
     resolved = [resolve_optimizer(s, built.quantities) for s in specs]
     record_x = two_d and (plot is not None or plot3d is not None)
-    check_run_memory(built, resolved, steps_, record_x, limit)
+    check_run_memory(built, resolved, steps_, plot is not None or plot3d is not None, limit)
     record = ("loss", "x") if record_x else (("loss",) if plot is not None else ())
 
     from ..engine import run as engine_run
@@ -361,13 +374,11 @@ def run(
         "theory": built.quantities,
         "runs": [{k: v for k, v in run.items() if not k.startswith("_")} for run in runs],
     }
-    written = _plots(built, start, histories, paths, plot, plot3d, tol_, criterion_)
     if json_output:
         print_json(document)
     else:
         _table(document, runs, built)
-    for path in written:
-        echo_err(f"wrote {path}")
+    draw_plots(_plots(built, start, histories, paths, plot, plot3d, tol_, criterion_))
 
 
 def _version() -> str:
@@ -376,37 +387,58 @@ def _version() -> str:
     return __version__
 
 
-def _plots(built, start, histories, paths, plot, plot3d, tol, criterion) -> list[str]:
-    if plot is None and plot3d is None:
-        return []
+def _plots(built, start, histories, paths, plot, plot3d, tol, criterion) -> list:
+    """``(option, path, build)`` for each figure asked for (see ``draw_plots``)."""
     from .. import plots
 
     problem = built.problem
     minimizer = getattr(problem, "minimizer", None)
     labels = built.labels[:2] if len(built.labels) >= 2 else ("x1", "x2")
-    written = []
-    if plot is not None:
-        if paths:
-            fig = plots.contour_paths(
-                problem, paths, start=start, minimizer=minimizer, labels=labels, title=_title(built)
+    jobs = []
+    if plot is not None and paths:
+        jobs.append(
+            (
+                "--plot",
+                plot,
+                lambda: plots.contour_paths(
+                    problem,
+                    paths,
+                    start=start,
+                    minimizer=minimizer,
+                    labels=labels,
+                    title=_title(built),
+                ),
             )
-        else:
-            min_value = getattr(problem, "min_value", None)
-            fig = plots.loss_curves(
-                histories,
-                min_value=min_value,
-                tol=tol if criterion == "loss" else None,
-                title=f"Loss against step: {_title(built)}",
-            )
-        save_plot(fig, plot, "--plot")
-        written.append(str(plot))
-    if plot3d is not None:
-        fig = plots.surface_paths(
-            problem, paths, start=start, minimizer=minimizer, labels=labels, title=_title(built)
         )
-        save_plot(fig, plot3d, "--plot3d")
-        written.append(str(plot3d))
-    return written
+    elif plot is not None:
+        jobs.append(
+            (
+                "--plot",
+                plot,
+                lambda: plots.loss_curves(
+                    histories,
+                    min_value=getattr(problem, "min_value", None),
+                    tol=tol if criterion == "loss" else None,
+                    title=f"Loss against step: {_title(built)}",
+                ),
+            )
+        )
+    if plot3d is not None:
+        jobs.append(
+            (
+                "--plot3d",
+                plot3d,
+                lambda: plots.surface_paths(
+                    problem,
+                    paths,
+                    start=start,
+                    minimizer=minimizer,
+                    labels=labels,
+                    title=_title(built),
+                ),
+            )
+        )
+    return jobs
 
 
 def _title(built) -> str:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from .. import catalog
+from . import memory
 from .common import (
     DEFAULT_MAX_MEMORY_GB,
     as_float,
     as_text_list,
     build_problem,
+    draw_plots,
     echo_err,
     err_console,
     float_or_none,
@@ -26,7 +27,6 @@ from .common import (
     pick,
     print_json,
     resolve_optimizer,
-    save_plot,
 )
 from .parsing import CLIError, atomic_write, check_memory, check_output_path, parse_grid
 from .run_cmd import (
@@ -153,13 +153,13 @@ def sweep(
     dtype: DTypeOpt = None,
     config: ConfigOpt = None,
     csv_path: Annotated[
-        Path | None, typer.Option("--csv", help="Write every grid point as a CSV row.")
+        str | None, typer.Option("--csv", help="Write every grid point as a CSV row.")
     ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document instead of the summary.")
     ] = False,
     plot: Annotated[
-        Path | None, typer.Option(help="Heatmap / line of steps: .png, .svg or .pdf.")
+        str | None, typer.Option(help="Heatmap / line of steps: .png, .svg or .pdf.")
     ] = None,
     max_memory_gb: MemoryOpt = None,
 ) -> None:
@@ -213,22 +213,22 @@ def sweep(
             )
         grids = [parse_grid("lr=lr_opt/100:1.2*lr_max:64:log")]
     kinds = [_field_kind(spec.name, g.name) for g in grids]
-    axes = [g.values(q) for g in grids]
-    batch = math.prod(len(a) for a in axes)
+    batch = math.prod(g.num for g in grids)
     d = built.problem.dim
+    newton = " and newton's dense Hessians" if spec.name == "newton" else ""
     check_memory(
-        batch * d * 8.0 * 12,
+        memory.sweep_bytes(
+            batch,
+            d,
+            built.config.get("rotation", "none"),
+            json_output or csv_path is not None,
+            bool(newton),
+        ),
         limit,
-        f"a sweep of {batch} runs in dimension {d}",
+        f"a sweep of {batch} runs in dimension {d}{newton}",
         "use fewer grid points or a smaller --dim",
     )
-    if spec.name == "newton":
-        check_memory(
-            batch * d * d * 8.0 * 4,
-            limit,
-            f"newton on {batch} runs in dimension {d}",
-            "use fewer grid points",
-        )
+    axes = [g.values(q) for g in grids]
     grid_keys = {g.name for g in grids}
     for key in list(spec.values):
         if key in grid_keys:
@@ -318,24 +318,27 @@ def sweep(
         "wall_time": float(result.wall_time),
         "rows": rows,
     }
-    written = []
     if csv_path is not None:
         _write_csv(csv_path, grids, rows)
-        written.append(str(csv_path))
-    if plot is not None:
-        boundary = None
-        if rates is not None and len(grids) == 2:
-            fine = _fine_axes(grids, axes)
-            fine_rate = predict(built.problem, optimizer_over(fine), start, max_steps=0).rate
-            boundary = (fine[0], fine[1], fine_rate.reshape(len(fine[1]), len(fine[0])))
-        _plot(plot, spec.name, grids, axes, result, rates, predicted, optimum, q, built, boundary)
-        written.append(str(plot))
     if json_output:
         print_json(document)
     else:
         _summary(document, grids, result, built)
-    for path in written:
-        echo_err(f"wrote {path}")
+    if csv_path is not None:
+        echo_err(f"wrote {csv_path}")
+    if plot is not None:
+
+        def build():
+            boundary = None
+            if rates is not None and len(grids) == 2:
+                fine = _fine_axes(grids, axes)
+                fine_rate = predict(built.problem, optimizer_over(fine), start, max_steps=0).rate
+                boundary = (fine[0], fine[1], fine_rate.reshape(len(fine[1]), len(fine[0])))
+            return _figure(
+                spec.name, grids, axes, result, rates, predicted, optimum, q, built, boundary
+            )
+
+        draw_plots([("--plot", plot, build)])
 
 
 def _optimizer_over(name, base, grids, kinds, axes):
@@ -419,7 +422,7 @@ def _boundary_1d(x, rates):
     return None
 
 
-def _plot(path, name, grids, axes, result, rates, predicted, optimum, q, built, boundary=None):
+def _figure(name, grids, axes, result, rates, predicted, optimum, q, built, boundary=None):
     import numpy as np
 
     from .. import plots
@@ -461,7 +464,7 @@ def _plot(path, name, grids, axes, result, rates, predicted, optimum, q, built, 
             rate=rate,
             title=title,
         )
-    save_plot(fig, path, "--plot")
+    return fig
 
 
 def _summary(document, grids, result, built):

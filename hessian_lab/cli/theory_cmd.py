@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from .. import catalog
 from .common import (
+    MAX_STEPS,
     Criterion,
     as_float,
-    echo_err,
+    as_int,
+    draw_plots,
     float_or_none,
     handle_errors,
     int_or_none,
     out_console,
     print_json,
-    save_plot,
 )
 from .parsing import CLIError, check_output_path, parse_list
 
@@ -61,7 +61,7 @@ def theory(
         bool, typer.Option("--json", help="Every named quantity with value and formula.")
     ] = False,
     plot: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="|r(lambda_min)|, |r(lambda_max)| and R against lr (.png/.svg/.pdf)."),
     ] = None,
 ) -> None:
@@ -73,17 +73,25 @@ def theory(
         raise CLIError("give either --eigenvalues or --kappa (with --lambda-min), not both")
     if eigenvalues is not None:
         spectrum = parse_list(eigenvalues, "--eigenvalues")
+        given = "--eigenvalues"
     else:
         k = as_float(kappa if kappa is not None else 100.0, "--kappa")
         if not k >= 1:
             raise CLIError(f"--kappa must be a finite number >= 1; got {kappa!r}")
         low = as_float(lambda_min if lambda_min is not None else 1.0, "--lambda-min", positive=True)
         spectrum = [low, k * low]
+        given = (
+            " and ".join(
+                f"{flag} {value:g}"
+                for flag, value in (("--kappa", kappa), ("--lambda-min", lambda_min))
+                if value is not None
+            )
+            or "the default spectrum"
+        )
     if min(spectrum) <= 0:
         raise CLIError(f"--eigenvalues must all be > 0 for the theory; got {eigenvalues!r}")
     as_float(tol, "--tol", positive=True)
-    if max_steps < 1:
-        raise CLIError(f"--max-steps must be an integer >= 1; got {max_steps}")
+    as_int(max_steps, "--max-steps", minimum=1, maximum=MAX_STEPS)
 
     from .. import Quadratic, make_optimizer
     from ..symbolic import rates
@@ -93,7 +101,7 @@ def theory(
     problem = Quadratic(spectrum)
     quantities, why = theory_quantities(problem)
     if quantities is None:
-        raise CLIError(f"--eigenvalues: {why}")
+        raise CLIError(f"{given}: {why}")
     formulas = dict(rates.formulas())
     x0 = [1.0] * problem.dim
     predictions = {}
@@ -116,8 +124,6 @@ def theory(
             "predicted_rate": float_or_none(p.rate[0]),
             "predicted_steps": int_or_none(p.steps[0]),
         }
-    if plot is not None:
-        _plot(rates, plot, spectrum, quantities)
     import sympy
 
     names = list(quantities) + [n for n in formulas if n not in quantities]
@@ -143,7 +149,7 @@ def theory(
     else:
         _render(names, quantities, formulas, predictions, spectrum, latex, criterion.value, tol)
     if plot is not None:
-        echo_err(f"wrote {plot}")
+        draw_plots([("--plot", plot, lambda: _figure(rates, spectrum, quantities))])
 
 
 def _render(names, quantities, formulas, predictions, spectrum, latex, criterion, tol):
@@ -182,7 +188,7 @@ def _render(names, quantities, formulas, predictions, spectrum, latex, criterion
     console.print(steps)
 
 
-def _plot(rates, path, spectrum, quantities):
+def _figure(rates, spectrum, quantities):
     import numpy as np
 
     from .. import plots
@@ -195,11 +201,10 @@ def _plot(rates, path, spectrum, quantities):
         "|r(lambda_max)| = |1 - lr lambda_max|": _gd_curve(rates, lr, [lam_max]),
         "R(lr) = max_i |1 - lr lambda_i|": _gd_curve(rates, lr, spectrum),
     }
-    fig = plots.rate_curves(
+    return plots.rate_curves(
         lr,
         curves,
         lr_opt=quantities.get("lr_opt"),
         rate_opt=quantities.get("rate_opt"),
         lr_max=lr_max,
     )
-    save_plot(fig, path, "--plot")

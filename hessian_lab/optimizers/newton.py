@@ -31,8 +31,14 @@ class Newton(Optimizer):
 
     def step(self, X, state, hp, oracle):
         xp = namespace(X)
-        H_pinv = xp.linalg.pinv(oracle.hessian(X))
+        H = oracle.hessian(X)
+        # a row whose Hessian is not finite (a non-smooth point, an overflow) gets a NaN
+        # step, which the engine reports as that row diverging; the SVD behind pinv would
+        # otherwise fail for the whole batch
+        bad = ~xp.all(xp.isfinite(H), axis=(1, 2))
+        H_pinv = xp.linalg.pinv(xp.where(bad[:, None, None], xp.zeros_like(H), H))
         direction = xp.matmul(H_pinv, oracle.grad(X)[:, :, None])[:, :, 0]
+        direction = xp.where(bad[:, None], xp.full_like(direction, float("nan")), direction)
         return X - hp.lr * direction, state
 
 
