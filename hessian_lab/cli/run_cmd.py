@@ -392,52 +392,29 @@ def _plots(built, start, histories, paths, plot, plot3d, tol, criterion) -> list
     from .. import plots
 
     problem = built.problem
-    minimizer = getattr(problem, "minimizer", None)
     labels = built.labels[:2] if len(built.labels) >= 2 else ("x1", "x2")
+    on_paths = dict(
+        start=start,
+        minimizer=getattr(problem, "minimizer", None),
+        labels=labels,
+        title=_title(built),
+    )
     jobs = []
     if plot is not None and paths:
-        jobs.append(
-            (
-                "--plot",
-                plot,
-                lambda: plots.contour_paths(
-                    problem,
-                    paths,
-                    start=start,
-                    minimizer=minimizer,
-                    labels=labels,
-                    title=_title(built),
-                ),
-            )
-        )
+        jobs.append(("--plot", plot, lambda: plots.contour_paths(problem, paths, **on_paths)))
     elif plot is not None:
+        title = f"Loss against step: {_title(built)}"
+        target = tol if criterion == "loss" else None
+        min_value = getattr(problem, "min_value", None)
         jobs.append(
             (
                 "--plot",
                 plot,
-                lambda: plots.loss_curves(
-                    histories,
-                    min_value=getattr(problem, "min_value", None),
-                    tol=tol if criterion == "loss" else None,
-                    title=f"Loss against step: {_title(built)}",
-                ),
+                lambda: plots.loss_curves(histories, min_value=min_value, tol=target, title=title),
             )
         )
     if plot3d is not None:
-        jobs.append(
-            (
-                "--plot3d",
-                plot3d,
-                lambda: plots.surface_paths(
-                    problem,
-                    paths,
-                    start=start,
-                    minimizer=minimizer,
-                    labels=labels,
-                    title=_title(built),
-                ),
-            )
-        )
+        jobs.append(("--plot3d", plot3d, lambda: plots.surface_paths(problem, paths, **on_paths)))
     return jobs
 
 
