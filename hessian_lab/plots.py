@@ -32,6 +32,7 @@ __all__ = [
     "sweep_line",
     "rate_curves",
     "hutchinson_error",
+    "sharpness_curves",
     "save_figure",
 ]
 
@@ -371,3 +372,38 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
         )
     atomic_write(p, lambda handle: fig.savefig(handle, format=ext, dpi=dpi))
     return p
+
+
+def sharpness_curves(traces: Sequence, title: str = "Sharpness against step"):
+    """Full-batch GD runs: the sharpness (top Hessian eigenvalue) against the step, with each
+    run's stability line ``2 / lr`` dashed in its colour (top), and the loss (bottom, log).
+
+    ``traces``: objects with ``lr``, ``sharpness_steps``, ``sharpness`` and ``loss`` (the
+    loss at every step), e.g. :class:`hessian_lab.torch.train.SharpnessTrace`.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.5, 7.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    for index, trace in enumerate(traces):
+        colour = f"C{index}"
+        top.plot(trace.sharpness_steps, trace.sharpness, color=colour, marker=".",
+                 label=f"lr = {trace.lr:.3g}")
+        top.axhline(2 / trace.lr, color=colour, linestyle="--", linewidth=1.0,
+                    label=f"2 / lr = {2 / trace.lr:.3g}")
+        bottom.plot(np.arange(len(trace.loss)), trace.loss, color=colour, linewidth=1.0,
+                    label=f"lr = {trace.lr:.3g}")
+    edges = [2 / t.lr for t in traces] + [max(t.sharpness) for t in traces]
+    top.set_ylim(0, 1.15 * max(edges))
+    top.set_ylabel("sharpness lambda_max")
+    top.set_title(title)
+    top.grid(True, alpha=0.3)
+    top.legend(loc="lower right", fontsize="small", ncols=2)
+    bottom.set_yscale("log")
+    bottom.set_xlabel("step (full-batch GD)")
+    bottom.set_ylabel("training loss")
+    bottom.grid(True, which="both", alpha=0.3)
+    bottom.legend(loc="best", fontsize="small")
+    return fig

@@ -39,8 +39,8 @@ def rows(result: ExperimentResult, key: str, value) -> list[dict]:
 # --- registry ---------------------------------------------------------------------------
 
 
-def test_registry_lists_the_eight_experiments_with_summaries():
-    assert list(EXPERIMENTS) == NAMES
+def test_registry_lists_the_eight_experiments_first_with_summaries():
+    assert list(EXPERIMENTS)[: len(NAMES)] == NAMES  # the network studies follow them
     for name, entry in EXPERIMENTS.items():
         assert entry.name == name
         assert entry.summary and "\n" not in entry.summary

@@ -64,11 +64,20 @@ def _root(
     derive      gradient, Hessian and Newton steps of an expression
     hutchinson  the Hutchinson diagonal estimate against the truth
     experiment  the canned studies (list them, or run one into a folder)
+    sharpness   a network's lambda_max and the theory's lr_max = 2 / lambda_max
     """
 
 
 def _register() -> None:
-    from . import derive_cmd, experiment_cmd, hutchinson_cmd, run_cmd, sweep_cmd, theory_cmd
+    from . import (
+        derive_cmd,
+        experiment_cmd,
+        hutchinson_cmd,
+        run_cmd,
+        sharpness_cmd,
+        sweep_cmd,
+        theory_cmd,
+    )
 
     for name, module, fn in (
         ("run", run_cmd, run_cmd.run),
@@ -77,6 +86,7 @@ def _register() -> None:
         ("derive", derive_cmd, derive_cmd.derive),
         ("hutchinson", hutchinson_cmd, hutchinson_cmd.hutchinson),
         ("experiment", experiment_cmd, experiment_cmd.experiment),
+        ("sharpness", sharpness_cmd, sharpness_cmd.sharpness),
     ):
         app.command(name, cls=OneLineCommand, help=module.HELP)(fn)
 

@@ -67,6 +67,12 @@ _ENTRIES = (
         "probes, with and without block averaging, against the derived variances",
         "hutchinson",
     ),
+    Experiment(
+        "edge-of-stability",
+        "full-batch GD on a tanh MLP (digits, squared loss) at several lr: the sharpness "
+        "rises to about 2 / lr and hovers there (Cohen et al. 2021)",
+        "edge_of_stability",
+    ),
 )
 
 #: name -> experiment, in the order of the issue (steep valley first).

@@ -4,7 +4,12 @@
   authors' semantics (the engine's AdaHessian on a model's parameter tensors);
 - :mod:`hessian_lab.torch.spectrum`: Hessian spectra of a model's loss from Hessian-vector
   products: top eigenvalues (Lanczos, power iteration), Hutchinson trace with its standard
-  error, spectral density by stochastic Lanczos quadrature.
+  error, spectral density by stochastic Lanczos quadrature;
+- :mod:`~hessian_lab.torch.sharpness`: the bridge to the quadratic theory, a network's
+  sharpness ``lambda_max`` and ``lr_max = 2 / lambda_max`` (``hessian-lab sharpness``);
+- :mod:`~hessian_lab.torch.data` (the digits, offline), :mod:`~hessian_lab.torch.models`
+  (seeded MLP / CNN), :mod:`~hessian_lab.torch.train` (full-batch GD with sharpness
+  tracking, mini-batch training), :mod:`~hessian_lab.torch.cka` (linear CKA).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ seeded permutation, e.g. ``train, test = digits(n_train=200, n_test=100, seed=0)
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import torch
 
@@ -19,7 +19,8 @@ N_CLASSES = 10
 N_DIGITS = 1797  # images in scikit-learn's copy of the UCI digits
 
 
-class Dataset(NamedTuple):
+@dataclass(frozen=True)
+class Dataset:
     """A labelled set: ``inputs`` ``(n, 1, 8, 8)`` (or ``(n, 64)`` flat), ``targets`` ``(n,)``
     int64 class indices."""
 

@@ -15,12 +15,21 @@ global random state is left as it was.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-__all__ = ["mlp", "small_cnn", "build", "ACTIVATIONS", "MODELS", "n_parameters"]
+__all__ = [
+    "mlp",
+    "small_cnn",
+    "build",
+    "load_weights",
+    "ACTIVATIONS",
+    "MODELS",
+    "n_parameters",
+]
 
 ACTIVATIONS = {"tanh": nn.Tanh, "elu": nn.ELU, "relu": nn.ReLU}
 MODELS = ("mlp", "cnn")
@@ -90,3 +99,36 @@ def build(name: str, seed: int = 0, dtype: torch.dtype = torch.float64) -> nn.Mo
 def n_parameters(model: nn.Module) -> int:
     """The number of trainable scalars."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
+    """Load a state dict saved by ``torch.save(model.state_dict(), path)`` into ``model``.
+
+    Read with ``weights_only=True`` (tensors only, no code runs). Raises ``ValueError`` with
+    one line naming the file when it is missing, unreadable, or does not fit ``model``.
+    """
+    shown = repr(str(path))
+    if not os.path.isfile(path):
+        raise ValueError(f"weights file {shown} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        message = f"weights file {shown} is not a saved torch state dict ({type(error).__name__})"
+        raise ValueError(message) from None
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise ValueError(f"weights file {shown} holds no state dict of tensors")
+    expected = model.state_dict()
+    if set(state) != set(expected):
+        missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        raise ValueError(
+            f"weights file {shown} does not fit this model: missing {missing}, unexpected {extra}"
+        )
+    for key, value in state.items():
+        if value.shape != expected[key].shape:
+            raise ValueError(
+                f"weights file {shown} does not fit this model: {key} has shape "
+                f"{tuple(value.shape)}, the model's is {tuple(expected[key].shape)}"
+            )
+    with torch.no_grad():
+        model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    return model

@@ -90,13 +90,14 @@ def gd_with_sharpness(
     data: Dataset,
     lr: float,
     steps: int,
-    sharpness: Callable[[nn.Module], float],
+    sharpness: Callable[[nn.Module], float] | None,
     every: int = 25,
     loss: str = "mse",
 ) -> SharpnessTrace:
     """Full-batch gradient descent ``w <- w - lr grad L(w)``, measuring ``sharpness(model)``
     (the top eigenvalue of the training loss's Hessian) at steps ``0, every, 2 every, ...``
-    and at the last step. Stops early if the loss stops being finite. Trains ``model`` in place.
+    and at the last step (``sharpness=None``: no measurement). Stops early if the loss stops
+    being finite. Trains ``model`` in place.
     """
     trace = SharpnessTrace(lr=lr)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
@@ -107,7 +108,7 @@ def gd_with_sharpness(
         if not math.isfinite(trace.loss[-1]):
             trace.diverged_at = step
             break
-        if step % every == 0 or step == steps:
+        if sharpness is not None and (step % every == 0 or step == steps):
             trace.sharpness_steps.append(step)
             trace.sharpness.append(float(sharpness(model)))
         if step < steps:
