@@ -108,3 +108,134 @@ def test_save_figure_refuses_other_formats_and_keeps_old_files(tmp_path):
         plots.save_figure(Broken(), target)
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.png"]
+
+
+# --- figures fit to project --------------------------------------------------------------
+
+
+def _valley_paths():
+    from hessian_lab import GD, Momentum, run
+
+    problem = steep_valley()
+    lrs = [0.5 * 2 / 101, 2 / 101, 1.01 * 0.02]
+    result = run(problem, GD(lr=lrs), [0.0, 0.0], tol=1e-6, bound=5, record="x")
+    paths = {f"GD lr={lr:.4g}": result.x_history[:, b, :] for b, lr in enumerate(lrs)}
+    hb = run(problem, Momentum(lr=0.0035, beta=0.9), [0.0, 0.0], tol=1e-6, record="x")
+    paths["heavy ball lr=0.0035, beta=0.9"] = hb.x_history[:, 0, :]
+    return problem, paths, int(result.diverged_at[2])
+
+
+def test_contour_frames_converging_runs_and_marks_the_diverging_one():
+    from figure_checks import assert_in_view, assert_presentable
+
+    problem, paths, step = _valley_paths()
+    three = dict(list(paths.items())[:3])
+    fig = plots.contour_paths(
+        problem, three, start=[0, 0], minimizer=problem.minimizer, diverged={"GD lr=0.0202": step}
+    )
+    ax = fig.axes[0]
+    assert_presentable(fig)
+    assert_in_view(ax, (0, 0), problem.minimizer, *three["GD lr=0.009901"], *three["GD lr=0.0198"])
+    # the diverging run does not set the frame (it reached |x| > 5): the view stays small
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert x1 - x0 < 2 and y1 - y0 < 3
+    assert ax.get_aspect() == 1.0
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(f"diverged at step {step}" in label.replace("\n", " ") for label in labels)
+    arrows = [c for c in ax.get_children() if type(c).__name__ == "Annotation"]
+    assert len(arrows) == 1
+    tip = np.asarray(arrows[0].xy)  # the arrow ends on the edge of the view
+    assert np.isclose(tip[1], y1) or np.isclose(tip[1], y0) or np.isclose(tip[0], x1)
+    assert fig.axes[1].get_ylabel().startswith("f - f*")
+
+
+def test_the_diverging_run_is_detected_without_being_told():
+    problem, paths, _ = _valley_paths()
+    assert plots.diverging_paths(paths, [0, 0], problem.minimizer) == {"GD lr=0.0202": None}
+
+
+def test_more_than_three_paths_become_small_multiples_with_one_colour_each():
+    from figure_checks import assert_presentable, line_colours
+
+    problem, paths, _ = _valley_paths()
+    colors = plots.palette(list(paths))
+    fig = plots.contour_paths(
+        problem, paths, start=[0, 0], minimizer=problem.minimizer, colors=colors, resolution=60
+    )
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.get_visible()]
+    assert len(panels) == 4
+    # shared contours and axes: every panel shows the same view
+    assert len({(ax.get_xlim(), ax.get_ylim()) for ax in panels}) == 1
+    assert_presentable(fig)
+    loss = plots.loss_curves({name: np.geomspace(1, 1e-3, 5) for name in paths}, colors=colors)
+    drawn = {**line_colours(fig), **line_colours(loss)}
+    for name, colour in colors.items():
+        shown = [c for label, c in drawn.items() if label.startswith(name)]
+        assert shown and all(np.allclose(c, plt_rgb(colour)) for c in shown), name
+    assert len(set(colors.values())) == len(colors)
+
+
+def plt_rgb(colour):
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(colour)
+
+
+def test_loss_curves_mark_runs_that_reach_exactly_zero():
+    from figure_checks import assert_presentable
+
+    newton = np.array([4.0, 0.0, 0.0])
+    fig = plots.loss_curves({"newton": newton, "gd": np.geomspace(4, 1e-7, 40)}, min_value=0.0)
+    assert_presentable(fig)
+    labels = [t.get_text().replace("\n", " ") for t in fig.legends[0].get_texts()]
+    assert any("newton" in label and "0 exactly at step 1" in label for label in labels), labels
+    marks = [line for line in fig.axes[0].lines if line.get_marker() == "v"]
+    assert len(marks) == 1 and marks[0].get_xdata()[0] == 1
+
+
+def test_sweep_line_covers_diverged_and_slow_points_and_heatmap_tells_them_apart():
+    from figure_checks import assert_presentable
+    from matplotlib.colors import to_rgb
+
+    x = np.geomspace(1e-4, 0.04, 12)
+    status = np.array(["max_steps"] * 2 + ["converged"] * 7 + ["diverged"] * 3)
+    steps = np.where(status == "converged", 1 / x, np.nan)
+    fig = plots.sweep_line(x, steps, "lr", log_x=True, status=status)
+    lo, hi = fig.axes[0].get_xlim()
+    assert lo <= x[0] and hi >= x[-1]  # the whole grid, not only the converged points
+    assert_presentable(fig)
+    grid = np.array([status, status[::-1]])
+    heat = plots.sweep_heatmap(
+        x,
+        [0.0, 0.5],
+        np.where(grid == "converged", 10.0, np.nan),
+        "lr",
+        "beta",
+        log_x=True,
+        status=grid,
+    )
+    assert_presentable(heat)
+    labels = [t.get_text() for t in heat.legends[0].get_texts()]
+    assert "diverged" in labels and "not within max steps" in labels
+    colours = {
+        tuple(np.round(c[:3], 3)) for m in heat.axes[0].collections for c in m.get_facecolors()
+    }
+    for colour in (plots.DIVERGED_COLOR, plots.SLOW_COLOR):
+        assert tuple(np.round(to_rgb(colour), 3)) in colours
+
+
+def test_the_checks_catch_a_clipped_title_and_a_legend_entry_out_of_view():
+    from figure_checks import assert_legend_entries_visible, assert_text_inside
+
+    fig, ax = plots.new_figure()
+    ax.set_title("a title far too long for the figure " * 6)
+    with pytest.raises(AssertionError, match="clipped"):
+        assert_text_inside(fig)
+    fig, ax = plots.new_figure()
+    ax.plot([0, 1], [0, 1], label="seen")
+    ax.plot([5, 6], [5, 6], label="outside")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend()
+    with pytest.raises(AssertionError, match="outside"):
+        assert_legend_entries_visible(fig)

@@ -51,8 +51,8 @@ _ENTRIES = (
     ),
     Experiment(
         "cross-init",
-        "a double well: optimizer A then B from A's end point and vice versa, and basin maps "
-        "of which minimum each optimizer reaches from a grid of starts",
+        "Himmelblau's function: optimizer A then B from A's end point and vice versa, and "
+        "basin maps of which of the four minima each optimizer reaches from a grid of starts",
         "cross_init",
     ),
     Experiment(

@@ -69,6 +69,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _columns(rows: list[dict]) -> list[str]:
+    """Every key of ``rows``, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
 @dataclass
 class ExperimentResult:
     """The outcome of one experiment.
@@ -80,6 +89,8 @@ class ExperimentResult:
         data: every number the experiment reports, JSON-ready.
         figures: ``{name: matplotlib Figure}``, written as ``name.png``.
         notes: short sentences explaining what the numbers show.
+        tables: further tables ``{name: rows}``, each written to its own ``name.csv`` and
+            ``name.md`` (one table per file).
     """
 
     name: str
@@ -88,14 +99,11 @@ class ExperimentResult:
     data: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    tables: dict = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for row in self.table:
-            for key in row:
-                seen.setdefault(key, None)
-        return list(seen)
+        return _columns(self.table)
 
     def to_dict(self) -> dict:
         return {
@@ -105,29 +113,34 @@ class ExperimentResult:
             "table": jsonable(self.table),
             "data": jsonable(self.data),
             "figures": sorted(self.figures),
+            "tables": {name: jsonable(rows) for name, rows in self.tables.items()},
         }
 
     def to_json(self, indent: int | None = 2) -> str:
         """The whole result (table, data, notes, figure names) as one JSON document."""
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
-    def table_csv(self) -> str:
+    def table_csv(self, name: str | None = None) -> str:
+        """The main table (or the extra table ``name``) as CSV."""
+        rows = self.table if name is None else self.tables[name]
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        columns = self.columns
+        columns = _columns(rows)
         writer.writerow(columns)
-        for row in self.table:
+        for row in rows:
             writer.writerow([_cell(row.get(c)) for c in columns])
         return out.getvalue()
 
-    def table_markdown(self) -> str:
-        columns = self.columns
-        lines = [f"# {self.title}", ""]
+    def table_markdown(self, name: str | None = None) -> str:
+        """The main table with the notes (or the extra table ``name``) as Markdown."""
+        rows = self.table if name is None else self.tables[name]
+        columns = _columns(rows)
+        lines = [f"# {self.title}" if name is None else f"# {self.title}: {name}", ""]
         lines.append("| " + " | ".join(columns) + " |")
         lines.append("|" + "|".join("---" for _ in columns) + "|")
-        for row in self.table:
+        for row in rows:
             lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
-        if self.notes:
+        if self.notes and name is None:
             lines += [""] + [f"- {note}" for note in self.notes]
         return "\n".join(lines) + "\n"
 
@@ -144,6 +157,9 @@ class ExperimentResult:
             "table.md": self.table_markdown().encode(),
             "result.json": (self.to_json() + "\n").encode(),
         }
+        for name in self.tables:
+            payloads[f"{name}.csv"] = self.table_csv(name).encode()
+            payloads[f"{name}.md"] = self.table_markdown(name).encode()
         for name, fig in self.figures.items():
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=dpi)

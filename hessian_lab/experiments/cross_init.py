@@ -1,7 +1,8 @@
-"""Cross initialization on a double well: A then B, B then A, and basin maps.
+"""Cross initialization on Himmelblau's function: A then B, B then A, and basin maps.
 
-``f(x, y) = (x^2 - 1)^2 + y^2`` has two minima, ``(-1, 0)`` and ``(1, 0)``, and a saddle
-between them. Two experiments:
+``f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2`` has four minima whose basins are curved
+regions that depend on both coordinates (a separable double well would only ever show
+vertical stripes). Two experiments:
 
 - hand-over: optimizer A runs a few steps, then B continues from A's end point (fresh
   state), and the other way round; which minimum each order ends in;
@@ -16,24 +17,24 @@ import numpy as np
 
 from .. import GD, AdaHessian, Adam, Momentum
 from ..engine import run as engine_run
-from ..problems.expression import double_well
+from ..problems.himmelblau import himmelblau
 from .base import BACKEND, ExperimentResult
 
 NAME = "cross-init"
-TITLE = "Double well: optimizer hand-over (A then B, B then A) and basin maps"
-X0 = (-1.8, 0.5)
+TITLE = "Himmelblau's function: optimizer hand-over (A then B, B then A) and basin maps"
+X0 = (-0.5, 0.5)
 HANDOVER_STEPS = 8
 TOL = 1e-6
-BOUND = 10.0
-BOX = ((-2.5, -2.0), (2.5, 2.0))
+BOUND = 50.0
+BOX = ((-5.0, -5.0), (5.0, 5.0))
 
 
 def optimizers() -> dict[str, tuple[str, object]]:
     return {
-        "GD": ("lr=0.05", GD(lr=0.05)),
-        "heavy ball": ("lr=0.05, beta=0.9", Momentum(lr=0.05, beta=0.9)),
-        "Adam": ("lr=0.3", Adam(lr=0.3)),
-        "AdaHessian": ("lr=0.5, k=1", AdaHessian(lr=0.5)),
+        "GD": ("lr=0.005", GD(lr=0.005)),
+        "heavy ball": ("lr=0.002, beta=0.9", Momentum(lr=0.002, beta=0.9)),
+        "Adam": ("lr=0.1", Adam(lr=0.1)),
+        "AdaHessian": ("lr=0.3, k=1", AdaHessian(lr=0.3)),
     }
 
 
@@ -73,9 +74,9 @@ def _run(problem, optimizer, x0, max_steps, record=()):
 def run(quick: bool = False) -> ExperimentResult:
     from .. import plots
 
-    problem = double_well()
+    problem = himmelblau()
     max_steps = 400 if quick else 2_000
-    n_grid = 15 if quick else 61
+    n_grid = 21 if quick else 81
     opts = optimizers()
     names = list(opts)
 
@@ -144,16 +145,24 @@ def run(quick: bool = False) -> ExperimentResult:
     for name, share in shares.items():
         table.append({"run": f"basin map: {name} ({opts[name][0]})", **share})
     resolution = 60 if quick else 160
+    colors = plots.palette(list(paths))
     figures = {
         "handover": plots.contour_paths(
             problem,
             paths,
             start=X0,
-            title=f"Double well: {a_name} and {b_name}, alone and handing over",
+            title=f"Himmelblau: {a_name} and {b_name}, alone and handing over",
             resolution=resolution,
             bounds=BOX,
+            colors=colors,
         ),
-        "basins": _basin_figure(xs, ys, basins, minima, opts),
+        "basins": plots.basin_maps(
+            xs,
+            ys,
+            {f"{name} ({opts[name][0]})": basin for name, basin in basins.items()},
+            minima,
+            title="Himmelblau: the minimum each start reaches, per optimizer",
+        ),
     }
     data = {
         "x0": X0,
@@ -173,33 +182,6 @@ def run(quick: bool = False) -> ExperimentResult:
         ),
     ]
     return ExperimentResult(NAME, TITLE, table, data, figures, notes)
-
-
-def _basin_figure(xs, ys, basins, minima, opts):
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    from ..plots import new_figure
-
-    fig, _ = new_figure(figsize=(10.0, 8.0))
-    fig.clear()
-    axes = fig.subplots(2, 2, sharex=True, sharey=True)
-    colors = ListedColormap(["lightgray", "tab:blue", "tab:orange", "tab:green", "tab:red"])
-    for ax, (name, basin) in zip(axes.ravel(), basins.items(), strict=True):
-        ax.pcolormesh(xs, ys, basin + 1, cmap=colors, vmin=0, vmax=4, shading="nearest")
-        ax.plot(minima[:, 0], minima[:, 1], "k*", markersize=12)
-        ax.set_title(f"{name} ({opts[name][0]})")
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
-    handles = [
-        Patch(color=colors(i), label=label)
-        for i, label in enumerate(
-            ["diverged / not converged"] + [f"minimum ({m[0]:g}, {m[1]:g})" for m in minima]
-        )
-    ]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize="small")
-    fig.suptitle("Basins of attraction: which minimum each start reaches")
-    return fig
 
 
 __all__ = ["run", "optimizers", "classify", "minima_of", "NAME", "TITLE"]

@@ -8,8 +8,10 @@
 divided by N averaged probes, so the RMS error over coordinates is
 ``sqrt(mean_i Var_i / N)``: a line of slope -1/2 on log-log axes. Block averaging (as in
 AdaHessian) replaces each block of b entries by its mean: lower variance, at the price of
-the bias ``diag H - block_mean(diag H)``. The estimates come from the library's estimator
-(one batched call per N: a row per trial), the variances from the symbolic layer.
+the bias ``diag H - block_mean(diag H)`` (of these signed estimates; AdaHessian averages
+``|z * Hz|``, whose mean is not ``|H_ii|``, and so carries a further bias). The estimates
+come from the library's estimator (one batched call per N: a row per trial), the
+variances from the symbolic layer.
 """
 
 from __future__ import annotations
@@ -101,7 +103,14 @@ def run(quick: bool = False) -> ExperimentResult:
             row[f"{name} error"] = values["measured"][i]
             row[f"{name} theory"] = values["theory"][i]
         table.append(row)
-    figure = _figure(n_list, curves, trials)
+    from .. import plots
+
+    figure = plots.hutchinson_error(
+        n_list,
+        curves,
+        title=f"Hutchinson: {DIM}-D rotated H (kappa {KAPPA:g}), {trials} trials per point",
+        ylabel="RMS error of the diag(H) estimate",
+    )
     data = {
         "dim": DIM,
         "kappa": KAPPA,
@@ -127,24 +136,6 @@ def _rms(E: np.ndarray) -> float:
 
 def _slope(n, values) -> float:
     return float(np.polyfit(np.log(np.asarray(n, float)), np.log(np.asarray(values)), 1)[0])
-
-
-def _figure(n_list, curves, trials):
-    from ..plots import new_figure
-
-    fig, ax = new_figure()
-    for i, (name, values) in enumerate(curves.items()):
-        color = f"C{i}"
-        ax.plot(n_list, values["measured"], "o-", color=color, label=f"{name}: measured")
-        ax.plot(n_list, values["theory"], "--", color=color, label=f"{name}: theory")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("probes N per estimate")
-    ax.set_ylabel("RMS error of the diag(H) estimate")
-    ax.set_title(f"Hutchinson: {DIM}-D rotated H (kappa {KAPPA:g}), {trials} trials per point")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    return fig
 
 
 __all__ = ["run", "estimates", "block_matrix", "test_matrix", "NAME", "TITLE"]

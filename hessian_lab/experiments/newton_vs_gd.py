@@ -62,6 +62,7 @@ def run(quick: bool = False) -> ExperimentResult:
     shown = 6 if quick else 12
     resolution = 60 if quick else 200
     table, figures, data = [], {}, {"problems": {}}
+    colors = plots.palette(list(methods(quantities(next(iter(problems().values()))))))
     for label, problem in problems().items():
         q = quantities(problem)
         paths, losses = {}, {}
@@ -105,12 +106,14 @@ def run(quick: bool = False) -> ExperimentResult:
             minimizer=problem.minimizer,
             title=f"{label} quadratic, lambda = {EIGENVALUES}: the first {shown} steps",
             resolution=resolution,
+            colors=colors,
         )
         figures[f"loss_{slug}"] = plots.loss_curves(
             losses,
             min_value=problem.min_value,
             tol=TOL,
             title=f"{label} quadratic: loss - f* against step",
+            colors=colors,
         )
     data["runs"] = table
     data["settings"] = {

@@ -76,15 +76,6 @@ def run(quick: bool = False) -> ExperimentResult:
         lr = np.linspace(0.0, 1.2 * q["lr_max"], n_lr)[1:]
         curves = factor_curves(lambda_min, lambda_max, lr)
         label = f"{lambda_min:g}_{lambda_max:g}"
-        fig = plots.rate_curves(
-            lr,
-            curves,
-            lr_opt=q["lr_opt"],
-            rate_opt=q["rate_opt"],
-            lr_max=q["lr_max"],
-            title=f"GD contraction factors, lambda in [{lambda_min:g}, {lambda_max:g}] "
-            f"(kappa = {q['kappa']:g})",
-        )
         entry = {
             "lambda_min": lambda_min,
             "lambda_max": lambda_max,
@@ -98,25 +89,27 @@ def run(quick: bool = False) -> ExperimentResult:
         if (lambda_min, lambda_max) == SPECTRUM:
             sample = lr[:: max(1, n_lr // 20)]
             measured = measured_rates(problem, sample, RATE_STEPS)
-            fig.axes[0].plot(
-                sample,
-                measured,
-                "o",
-                color="black",
-                markersize=4,
-                label=f"measured (engine, {RATE_STEPS} steps)",
-            )
-            fig.axes[0].legend(loc="best", fontsize="small")
             entry["measured"] = {"lr": sample, "rate": measured}
             # the measured rate at lr* itself: one more engine row
             entry["measured_rate_at_lr_opt"] = float(
                 measured_rates(problem, np.array([q["lr_opt"]]), RATE_STEPS)[0]
             )
-        figures[f"rate_curves_{label}"] = fig
+        shown = entry.get("measured")
+        figures[f"rate_curves_{label}"] = plots.rate_curves(
+            lr,
+            curves,
+            lr_opt=q["lr_opt"],
+            rate_opt=q["rate_opt"],
+            lr_max=q["lr_max"],
+            title=f"GD contraction factors, lambda in [{lambda_min:g}, {lambda_max:g}] "
+            f"(kappa = {q['kappa']:g})",
+            measured=None
+            if shown is None
+            else (shown["lr"], shown["rate"], f"measured (engine, {RATE_STEPS} steps)"),
+        )
         data["spectra"].append(entry)
         table.append(
             {
-                "part": "rates",
                 "lambda_min": lambda_min,
                 "lambda_max": lambda_max,
                 "kappa": q["kappa"],
@@ -135,6 +128,7 @@ def run(quick: bool = False) -> ExperimentResult:
     steps = {
         name: {"measured": [], "predicted": []} for name in ("GD at lr*", "optimal HB", "Adam")
     }
+    steps_table = []
     for kappa in kappas:
         problem = Quadratic.from_condition(STEPS_DIM, float(kappa))
         q = quantities(problem)
@@ -144,7 +138,7 @@ def run(quick: bool = False) -> ExperimentResult:
             "optimal HB": Momentum(lr=q["lr_hb_opt"], beta=q["beta_hb_opt"]),
             "Adam": Adam(lr=q["lr_opt"]),
         }
-        row = {"part": "steps", "kappa": float(kappa)}
+        row = {"kappa": float(kappa)}
         for name, optimizer in methods.items():
             result = engine_run(
                 problem, optimizer, x0, tol=TOL, max_steps=max_steps, backend=BACKEND
@@ -154,8 +148,9 @@ def run(quick: bool = False) -> ExperimentResult:
             steps[name]["measured"].append(measured)
             steps[name]["predicted"].append(float(predicted.steps[0]))
             row[f"{name} steps"] = as_int_or_none(measured)
-            row[f"{name} predicted"] = as_int_or_none(float(predicted.steps[0]))
-        table.append(row)
+            if np.isfinite(predicted.steps[0]):  # Adam has no closed form: no column
+                row[f"{name} predicted"] = as_int_or_none(float(predicted.steps[0]))
+        steps_table.append(row)
     data["steps_vs_kappa"] = {
         "kappa": kappas,
         "dim": STEPS_DIM,
@@ -163,35 +158,23 @@ def run(quick: bool = False) -> ExperimentResult:
         "max_steps": max_steps,
         "methods": steps,
     }
-    figures["steps_vs_kappa"] = _steps_figure(kappas, steps, max_steps)
+    figures["steps_vs_kappa"] = plots.steps_curves(
+        kappas,
+        steps,
+        "condition number kappa",
+        "steps to loss tolerance",
+        f"Steps to f - f* <= {TOL:g} against kappa ({STEPS_DIM}-D geometric spectrum)",
+        budget=max_steps,
+    )
     notes = [
         f"lambda in [1, 5]: lr* = {data['lr_opt']:.6g}, R* = {data['rate_opt']:.6g} "
         "(symbolic layer); measured rate at lr* "
         f"{first['measured_rate_at_lr_opt']:.6g}.",
         "GD needs O(kappa) steps, the optimal heavy ball O(sqrt(kappa)); Adam has no closed form.",
     ]
-    return ExperimentResult(NAME, TITLE, table, data, figures, notes)
-
-
-def _steps_figure(kappas, steps, max_steps):
-    from ..plots import new_figure
-
-    fig, ax = new_figure()
-    for i, (name, values) in enumerate(steps.items()):
-        color = f"C{i}"
-        ax.plot(kappas, values["measured"], "o-", color=color, label=f"{name}: measured")
-        predicted = np.asarray(values["predicted"], dtype=float)
-        if np.isfinite(predicted).any():
-            ax.plot(kappas, predicted, "x--", color=color, markersize=9, label=f"{name}: predicted")
-    ax.axhline(max_steps, color="gray", linestyle=":", label=f"step budget {max_steps}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("condition number kappa")
-    ax.set_ylabel("steps to loss tolerance")
-    ax.set_title(f"Steps to f - f* <= {TOL:g} against kappa ({STEPS_DIM}-D geometric spectrum)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    return fig
+    return ExperimentResult(
+        NAME, TITLE, table, data, figures, notes, tables={"steps_vs_kappa": steps_table}
+    )
 
 
 __all__ = ["run", "factor_curves", "measured_rates", "NAME", "TITLE"]

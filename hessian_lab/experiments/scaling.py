@@ -102,7 +102,19 @@ def run(quick: bool = False) -> ExperimentResult:
             "adahessian_eps": ADAHESSIAN_EPS,
         },
     }
-    figures = {"steps_vs_scale": _figure(scales, series, max_steps)}
+    from .. import plots
+
+    methods = {name: {"measured": v} for name, v in series.items() if "predicted" not in name}
+    methods["GD (best lr)"]["predicted"] = series["GD at lr* (predicted)"]
+    figure = plots.steps_curves(
+        scales,
+        methods,
+        "scale factor s (curvature of x2 = 2 s)",
+        f"steps to f - f* <= {TOL:g}",
+        "The same problem in rescaled coordinates: who notices the scale? (GD predicted: at lr*)",
+        budget=max_steps,
+    )
+    figures = {"steps_vs_scale": figure}
     spread = {name: _spread(values) for name, values in series.items()}
     data["spread"] = spread
     notes = [
@@ -117,24 +129,6 @@ def _spread(values) -> float:
     if not np.all(np.isfinite(v)):
         return float("inf")
     return float(v.max() / v.min())
-
-
-def _figure(scales, series, max_steps):
-    from ..plots import new_figure
-
-    fig, ax = new_figure()
-    styles = {"GD at lr* (predicted)": dict(linestyle="--", marker="x", color="black")}
-    for name, values in series.items():
-        ax.plot(scales, values, **styles.get(name, dict(marker="o")), label=name)
-    ax.axhline(max_steps, color="gray", linestyle=":", label=f"step budget {max_steps}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("scale factor s (curvature of x2 = 2 s)")
-    ax.set_ylabel(f"steps to f - f* <= {TOL:g}")
-    ax.set_title("The same problem in rescaled coordinates: who notices the scale?")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    return fig
 
 
 __all__ = ["run", "rescaled", "NAME", "TITLE"]

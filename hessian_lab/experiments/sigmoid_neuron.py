@@ -67,9 +67,15 @@ def run(quick: bool = False) -> ExperimentResult:
     minimizer = getattr(problem, "minimizer", None)
     resolution = 60 if quick else 160
     bounds = ((-3.0, -4.0), (4.0, 1.0))
+    named = {f"{name} ({optimizers()[name][0]})": name for name in paths}
+    colors = plots.palette(list(named))
+    paths = {label: paths[name] for label, name in named.items()}
     figures = {
         "loss_curves": plots.loss_curves(
-            losses, title=f"Sigmoid neuron: training loss over {epochs} epochs"
+            {label: losses[name] for label, name in named.items()},
+            min_value=getattr(problem, "min_value", None),
+            title=f"Sigmoid neuron: training loss over {epochs} epochs",
+            colors=colors,
         ),
         "contour": plots.contour_paths(
             problem,
@@ -80,6 +86,8 @@ def run(quick: bool = False) -> ExperimentResult:
             labels=("weight w", "bias b"),
             resolution=resolution,
             bounds=bounds,
+            colors=colors,
+            equal_aspect=False,
         ),
         "surface": plots.surface_paths(
             problem,
@@ -90,6 +98,7 @@ def run(quick: bool = False) -> ExperimentResult:
             labels=("weight w", "bias b"),
             resolution=40 if quick else 80,
             bounds=bounds,
+            colors=colors,
         ),
     }
     data = {

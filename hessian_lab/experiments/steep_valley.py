@@ -20,7 +20,6 @@ X0 = (0.0, 0.0)
 TOL = 1e-6
 MAX_STEPS = 10_000
 BOUND = 5.0
-VIEW = ((-0.2, -0.7), (1.3, 1.9))
 
 
 def runs(q: dict[str, float]) -> list[tuple[str, str, object]]:
@@ -74,35 +73,44 @@ def run(quick: bool = False) -> ExperimentResult:
         losses[label] = result.loss_history[:, 0]
 
     resolution = 60 if quick else 200
+    named = {f"{r['run']} ({r['hyperparameters']})": r for r in table}
+    colors = plots.palette(list(named))
+    diverged = {name: r["diverged_at"] for name, r in named.items()}
+    view = plots.view_box(  # one frame for every figure: start, minimizer, converging runs
+        {name: paths[r["run"]] for name, r in named.items()}, X0, problem.minimizer, diverged
+    )
     figures = {}
-    for i, (label, path) in enumerate(paths.items()):
-        status = table[i]["status"]
-        steps = table[i]["steps"] if status == "converged" else table[i]["diverged_at"]
-        figures[f"contour_{i + 1:02d}_{_slug(label)}"] = plots.contour_paths(
+    for i, (name, row) in enumerate(named.items()):
+        status = row["status"]
+        steps = row["steps"] if status == "converged" else row["diverged_at"]
+        figures[f"contour_{i + 1:02d}_{_slug(row['run'])}"] = plots.contour_paths(
             problem,
-            {label: path},
+            {name: paths[row["run"]]},
             start=X0,
             minimizer=problem.minimizer,
-            title=f"Steep valley: {label} ({table[i]['hyperparameters']}) - {status} "
-            f"after {steps} steps",
+            title=f"Steep valley: {row['run']}, {status} after {steps} steps",
             resolution=resolution,
-            bounds=VIEW,
+            bounds=view,
+            colors=colors,
+            diverged=diverged,
         )
-    converging = {r["run"]: paths[r["run"]] for r in table if r["status"] != "diverged"}
-    figures["contour_all"] = plots.contour_paths(
+    figures["contour_all"] = plots.contour_panels(
         problem,
-        converging,
+        {name: paths[r["run"]] for name, r in named.items()},
         start=X0,
         minimizer=problem.minimizer,
-        title="Steep valley: every converging optimizer from the origin",
+        title="Steep valley: every optimizer from the origin, one panel each",
         resolution=resolution,
-        bounds=VIEW,
+        bounds=view,
+        colors=colors,
+        diverged=diverged,
     )
     figures["loss_curves"] = plots.loss_curves(
-        losses,
+        {name: losses[r["run"]] for name, r in named.items()},
         min_value=problem.min_value,
         tol=TOL,
         title="Steep valley: loss - f* against step",
+        colors=colors,
     )
     linear = [r for r in table if r["predicted_steps"] is not None]
     notes = [
