@@ -31,6 +31,7 @@ __all__ = [
     "get_backend",
     "namespace",
     "counter_rademacher",
+    "counter_gaussian",
     "as_seed",
     "seed_column",
     "to_numpy",
@@ -210,6 +211,19 @@ def _probe_key(seed, step: int, sample: int):
     return _lowbias32(k)
 
 
+def _seed_rows(seed, like, who: str):
+    """``seed`` checked against the probe ``like`` ``(B, d)``: a validated Python int, or the
+    first column of a ``(1 or B, k)`` integer array."""
+    B, d = like.shape
+    if d >= 2**32:
+        raise ValueError(f"{who} indexes coordinates in 32 bits; got d = {d}")
+    if not is_array(seed):
+        return as_seed(seed)
+    if seed.shape[0] not in (1, B):
+        raise ValueError(f"seed has {seed.shape[0]} rows but the probe has {B}")
+    return seed[:, :1]
+
+
 def counter_rademacher(seed, step: int, sample: int, like):
     """Rademacher signs +-1 as a pure function of ``(seed_b, step, sample, j)``.
 
@@ -243,15 +257,7 @@ def counter_rademacher(seed, step: int, sample: int, like):
     """
     xp = namespace(like)
     B, d = like.shape
-    if d >= 2**32:
-        raise ValueError(f"counter_rademacher indexes coordinates in 32 bits; got d = {d}")
-    if is_array(seed):
-        seed = seed[:, :1]
-        if seed.shape[0] not in (1, B):
-            raise ValueError(f"seed has {seed.shape[0]} rows but the probe has {B}")
-    else:
-        seed = as_seed(seed)
-    key = _probe_key(seed, step, sample)
+    key = _probe_key(_seed_rows(seed, like, "counter_rademacher"), step, sample)
     x = xp.reshape(xp.arange(d, dtype=xp.int64, device=array_device(like)), (1, d))
     x *= _WEYL
     if is_array(key) and key.shape[0] != 1:
@@ -272,6 +278,47 @@ def counter_rademacher(seed, step: int, sample: int, like):
     else:  # one shared row of signs for the whole batch, made a fresh C-ordered (B, d)
         x = xp.broadcast_to(x, (B, d)) - 1
     return xp.astype(x, like.dtype)  # int64 to float: a fresh array
+
+
+#: mixed into the key of a Gaussian probe's second word (any fixed word other than 0)
+_SECOND_WORD = 0x6A09E667
+
+
+def _coordinate_words(key, like):
+    """``lowbias32((j * 0x9E3779B9 + key_b) mod 2**32)`` for every coordinate j: ``(1 or B, d)``
+    int64 words in [0, 2**32) on ``like``'s device (``key``: an int or a ``(B, 1)`` column)."""
+    xp = namespace(like)
+    x = xp.reshape(xp.arange(like.shape[1], dtype=xp.int64, device=array_device(like)), (1, -1))
+    x = x * _WEYL + key  # fresh, broadcast to the key's rows
+    x &= _MASK32
+    return _lowbias32(x)
+
+
+def counter_gaussian(seed, step: int, sample: int, like):
+    """Standard normal probes as a pure function of ``(seed_b, step, sample, j)``.
+
+        z[b, j] = sqrt(-2 ln u1) cos(2 pi u2),   u1 = (w1 + 1) / 2**32,  u2 = w2 / 2**32
+
+    (Box-Muller) with ``w1 = lowbias32((j * 0x9E3779B9 + key_b) mod 2**32)``, the full
+    32-bit word whose top bit is :func:`counter_rademacher`'s sign, and ``w2`` the same with
+    the key ``lowbias32(key_b ^ 0x6A09E667)``. The words are computed on ``like``'s backend
+    in exact integer arithmetic; the transform runs in NumPy float64 on the host and the
+    result is moved back, so NumPy and torch (CPU or CUDA) give the same bits. ``u1`` in
+    ``(0, 1]`` keeps the logarithm finite: the tails are cut at ``|z| <= 6.66`` (the
+    32-bit resolution), far beyond what a probe average notices.
+
+    Arguments and result as :func:`counter_rademacher`: a fresh ``(B, d)`` array.
+    """
+    xp = namespace(like)
+    B, d = like.shape
+    key = _probe_key(_seed_rows(seed, like, "counter_gaussian"), step, sample)
+    second = _lowbias32(key ^ _SECOND_WORD)
+    u1 = (to_numpy(_coordinate_words(key, like)).astype(np.float64) + 1.0) * 2.0**-32
+    u2 = to_numpy(_coordinate_words(second, like)).astype(np.float64) * 2.0**-32
+    z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    if z.shape[0] != B:  # one shared row of probes for the whole batch
+        z = np.tile(z, (B, 1))
+    return xp.asarray(z, dtype=like.dtype, device=array_device(like))
 
 
 def as_seed(value, name: str = "seed"):

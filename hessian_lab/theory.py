@@ -142,7 +142,7 @@ def _u_powers(roots: _Roots, t: np.ndarray) -> np.ndarray:
 def _modes(problem, optimizer):
     """Mode eigenvalues ``mu`` (m,), basis V (d, m) with ``e = V w``, and if V is orthonormal."""
     if isinstance(optimizer, DiagonalNewton):
-        if np.any(problem._hessian_diagonal() <= 0):
+        if np.any(problem.hessian_matrix_diagonal <= 0):
             return None
         if problem.axis_aligned:
             return np.ones(problem.dim), None, True

@@ -97,6 +97,12 @@ def test_random_rotation_gives_the_right_spectrum(rng):
     # not axis-aligned: some off-diagonal mass
     assert np.abs(H - np.diag(np.diag(H))).max() > 1e-3
     assert not problem.axis_aligned
+    # the public diagonal is diag(H), on the host and through the batched oracle
+    np.testing.assert_allclose(problem.hessian_matrix_diagonal, np.diag(H), rtol=1e-13)
+    np.testing.assert_allclose(
+        problem.hessian_diagonal(np.zeros((2, 6))), np.tile(np.diag(H), (2, 1)), rtol=1e-13
+    )
+    np.testing.assert_array_equal(Quadratic(lam).hessian_matrix_diagonal, lam)
 
 
 def test_steep_valley():

@@ -58,7 +58,7 @@ def _per_coordinate_std(H):
     """Theoretical standard deviation of one Rademacher probe's estimate of each H_ii."""
     import numpy as np
 
-    from ..symbolic.hutchinson import diagonal_variance
+    from ..hutchinson import diagonal_variance
 
     return np.sqrt(diagonal_variance(H, "rademacher"))
 
@@ -97,7 +97,7 @@ def hutchinson(
     import numpy as np
 
     from .. import Quadratic
-    from ..optimizers.adahessian import hutchinson_diagonal
+    from ..hutchinson import hutchinson_diagonal
     from ..optimizers.base import Oracle
 
     if matrix is not None:

@@ -19,9 +19,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import Quadratic
-from ..optimizers.adahessian import block_average, hutchinson_diagonal
-from ..optimizers.base import Oracle
-from ..symbolic.hutchinson import combination_variance, diagonal_variance
+from ..hutchinson import (
+    block_average,
+    combination_variance,
+    diagonal_variance,
+    hutchinson_diagonal,
+)
 from .base import ExperimentResult
 
 NAME = "hutchinson"
@@ -41,20 +44,12 @@ def test_matrix() -> Quadratic:
 def estimates(problem, probe: str, n_probes: int, trials: int, seed: int) -> np.ndarray:
     """``trials`` independent estimates of ``diag H`` from ``n_probes`` probes each, ``(T, d)``.
 
-    Rademacher: the library's :func:`hutchinson_diagonal` with a row per trial; the rows
-    get the seeds 0, 1, ..., trials - 1 (independent probes) and ``seed`` picks the probes'
-    step word, so each call draws a fresh, reproducible set. Gaussian (not offered by the
-    library's estimator): the same average with normal probes.
+    The library's :func:`hutchinson_diagonal` with a row per trial; the rows get the seeds
+    0, 1, ..., trials - 1 (independent probes) and ``seed`` picks the probes' step word, so
+    each call draws a fresh, reproducible set.
     """
     X = np.zeros((trials, problem.dim))
-    if probe == "rademacher":
-        return hutchinson_diagonal(Oracle(problem), X, np.arange(trials), n_probes, step=seed)
-    rng = np.random.default_rng(seed)
-    total = np.zeros_like(X)
-    for _ in range(n_probes):
-        z = rng.standard_normal(X.shape)
-        total += z * problem.hvp(X, z)
-    return total / n_probes
+    return hutchinson_diagonal(problem, X, np.arange(trials), n_probes, step=seed, probe=probe)
 
 
 def block_matrix(d: int, block: int) -> np.ndarray:

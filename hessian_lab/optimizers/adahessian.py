@@ -11,59 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
-from ..backend import (
-    Backend,
-    as_seed,
-    backend_of,
-    counter_rademacher,
-    is_array,
-    namespace,
-    seed_column,
-)
+from ..backend import Backend, as_seed, namespace, seed_column
+from ..hutchinson import PROBES, block_average, hutchinson_diagonal
 from .base import Optimizer, hyper, is_zero, moments, pair, static
 
-
-def hutchinson_diagonal(oracle, X, seed=0, n_samples: int = 1, step: int = 0):
-    """``mean_s z_s * (H z_s)`` over ``n_samples`` Rademacher probes ``z_s`` ``(B, d)``.
-
-    Unbiased for ``diag H(x)`` row by row: ``E[z * Hz]_i = sum_j H_ij E[z_i z_j] = H_ii``.
-    Probe ``s`` of row ``b`` is ``counter_rademacher(seed_b, step, s)``: ``seed`` is one
-    non-negative integer (every row sees the same probes: common random numbers) or one per
-    row (a sequence of B integers, or a ``(B, 1)`` int64 column on ``X``'s backend as
-    :func:`~hessian_lab.backend.seed_column` makes; a 2-D array is used as it is) for
-    independent rows. ``step`` is the counter's step word (AdaHessian passes its step
-    number; a caller may use it to pick an independent set of probes for the same seeds).
-    """
-    if not (type(seed) is int or (is_array(seed) and seed.ndim == 2)):
-        seed = seed_column(seed, backend_of(X), X.shape[0])  # else checked when drawn
-    total = None
-    for s in range(n_samples):
-        z = counter_rademacher(seed, step, s, X)
-        z *= oracle.hvp(X, z)  # z is fresh: the sample z * Hz takes its place
-        total = z if total is None else total + z
-    return total if n_samples == 1 else total / n_samples
-
-
-def block_average(D, block_size: int):
-    """Replace each run of ``block_size`` consecutive entries of every row by its mean.
-
-    ``D`` is ``(B, d)``; when ``d`` is not a multiple of the block size, the last, shorter
-    block is averaged over its own length. ``block_size = 1`` returns ``D`` itself.
-    """
-    if block_size == 1:
-        return D
-    xp = namespace(D)
-    B, d = D.shape
-    full = (d // block_size) * block_size
-    parts = []
-    if full:
-        blocks = xp.reshape(D[:, :full], (B, full // block_size, block_size))
-        means = xp.mean(blocks, axis=2, keepdims=True)
-        parts.append(xp.reshape(xp.broadcast_to(means, blocks.shape), (B, full)))
-    if full < d:
-        tail = xp.mean(D[:, full:], axis=1, keepdims=True)
-        parts.append(xp.broadcast_to(tail, (B, d - full)))
-    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
+__all__ = ["AdaHessian", "block_average", "hutchinson_diagonal"]
 
 
 def seed_field(default: int = 0):
@@ -82,7 +34,8 @@ class AdaHessian(Optimizer):
 
     ``n_samples`` probes are averaged per estimate; ``update_each = n`` re-estimates D only
     every n steps (reusing the last one in between); ``block_size`` is the spatial
-    averaging block.
+    averaging block; ``probe="gaussian"`` draws normal probes instead of the authors'
+    Rademacher ones (the estimator is :func:`hessian_lab.hutchinson.hutchinson_diagonal`).
 
     Probes are counter-based: at step ``t`` (1, 2, ...) probe ``s`` of row ``b`` is
     ``z[b, j] = counter_rademacher(seed_b, t, s)[j]``, a pure function of
@@ -108,6 +61,7 @@ class AdaHessian(Optimizer):
     n_samples: int = static(1, minimum=1)
     update_each: int = static(1, minimum=1)
     seed: int | list[int] = seed_field(0)
+    probe: str = static("rademacher", choices=PROBES)
 
     class State(NamedTuple):
         m: object  # (B, d)
@@ -138,7 +92,7 @@ class AdaHessian(Optimizer):
 
     def estimate(self, X, seed, t: int, oracle):
         """The block-averaged ``|diag H|`` estimate D ``(B, d)`` at ``X``, step ``t``."""
-        D = abs(hutchinson_diagonal(oracle, X, seed, self.n_samples, step=t))
+        D = abs(hutchinson_diagonal(oracle, X, seed, self.n_samples, step=t, probe=self.probe))
         return block_average(D, self.block_size)
 
     def step(self, X, state, hp, oracle):

@@ -146,7 +146,15 @@ class Quadratic(Problem):
         H = (self.Q * self.spectrum) @ self.Q.T
         return (H + H.T) / 2
 
-    def _hessian_diagonal(self) -> np.ndarray:
+    @property
+    def hessian_matrix_diagonal(self) -> np.ndarray:
+        """``diag H`` ``(d,)`` on the host, without forming ``H``:
+
+            H_ii = sum_j Q_ij^2 lambda_j      (lambda itself when axis-aligned)
+
+        what diagonal Newton divides by and Hutchinson's estimator is unbiased for.
+        ``hessian_diagonal(X)`` gives the same on a batch's backend, ``(B, d)``.
+        """
         if self.Q is None:
             return self.spectrum
         return np.einsum("ij,j,ij->i", self.Q, self.spectrum, self.Q)
@@ -169,7 +177,7 @@ class Quadratic(Problem):
             c=backend.asarray(self.center),
             centered=not np.any(self.center),  # c = 0: the error X - c is X itself
             H=None if self.Q is None else backend.asarray(self.hessian_matrix),
-            diag=backend.asarray(self._hessian_diagonal()),
+            diag=backend.asarray(self.hessian_matrix_diagonal),
             dense=None,
             half=lam * 0 + 0.5,
             rows=0,

@@ -14,14 +14,12 @@ Rademacher (``z_i = +-1``, so ``z_i^2 = 1``, all even moments 1) or Gaussian (ev
   when row ``i`` is diagonal.
 
 The symbolic functions expand a polynomial in the probe entries and replace every monomial
-by its moment (independence: ``E prod z_i^p_i = prod E z_i^p_i``).
+by its moment (independence: ``E prod z_i^p_i = prod E z_i^p_i``). The estimators
+themselves and these closed forms as NumPy functions live in :mod:`hessian_lab.hutchinson`.
 """
 
 from __future__ import annotations
 
-import itertools
-
-import numpy as np
 import sympy
 
 __all__ = [
@@ -35,11 +33,6 @@ __all__ = [
     "diagonal_variance_formula",
     "trace_variance_formula",
     "second_moment_formula",
-    "diagonal_variance",
-    "trace_variance",
-    "second_moment",
-    "exact_enumeration_diagonal",
-    "estimate_diagonal",
 ]
 
 PROBES = ("rademacher", "gaussian")
@@ -151,76 +144,3 @@ def trace_variance_formula(
 def second_moment_formula(H: sympy.Matrix) -> sympy.Matrix:
     """AdaHessian's denominator for Rademacher probes: ``E D_i^2 = sum_j H_ij^2 = (H^2)_ii``."""
     return sympy.Matrix([(H * H)[i, i] for i in range(H.rows)])
-
-
-# --------------------------------------------------------------------------- numeric
-def diagonal_variance(H, probe: str = "rademacher") -> np.ndarray:
-    """``Var (z * Hz)_i`` for one probe; ``H`` symmetric ``(n, n)`` -> ``(n,)``."""
-    _check_probe(probe)
-    H = np.asarray(H, dtype=float)
-    diag_sq = np.diag(H) ** 2
-    rows = np.sum(H**2, axis=1)
-    return rows - diag_sq if probe == "rademacher" else rows + diag_sq
-
-
-def combination_variance(H, weights, probe: str = "rademacher") -> np.ndarray:
-    """``Var a_k . (z * Hz)`` for one probe and each row ``a_k`` of ``weights`` ``(K, n)``.
-
-    ``a . (z * Hz) = z^T A z`` with ``A = (diag(a) H + H diag(a)) / 2``, whose variance is
-    ``2 sum_{k != l} A_kl^2`` (Rademacher) or ``2 sum_{k, l} A_kl^2`` (Gaussian). With
-    ``weights = I`` this is :func:`diagonal_variance`; a block-averaging matrix gives the
-    variance of AdaHessian's block means.
-    """
-    _check_probe(probe)
-    H = np.asarray(H, dtype=float)
-    W = np.asarray(weights, dtype=float)
-    A = (W[:, :, None] * H[None] + H[None] * W[:, None, :]) / 2  # (K, n, n)
-    squares = A * A
-    if probe == "rademacher":
-        squares = squares * (1 - np.eye(H.shape[0]))[None]
-    return 2 * squares.sum(axis=(1, 2))
-
-
-def trace_variance(H, probe: str = "rademacher") -> float:
-    """``Var z^T H z`` for one probe; ``H`` symmetric ``(n, n)``."""
-    _check_probe(probe)
-    H = np.asarray(H, dtype=float)
-    frobenius_sq = float(np.sum(H**2))
-    if probe == "gaussian":
-        return 2 * frobenius_sq
-    return 2 * (frobenius_sq - float(np.sum(np.diag(H) ** 2)))
-
-
-def second_moment(H) -> np.ndarray:
-    """``E (z * Hz)_i^2 = sum_j H_ij^2`` (Rademacher); ``(n, n)`` -> ``(n,)``."""
-    H = np.asarray(H, dtype=float)
-    return np.sum(H**2, axis=1)
-
-
-def _all_signs(n: int) -> np.ndarray:
-    """All ``2^n`` sign vectors as rows, shape ``(2^n, n)``."""
-    return np.array(list(itertools.product((-1.0, 1.0), repeat=n)))
-
-
-def exact_enumeration_diagonal(H) -> np.ndarray:
-    """``mean over all z in {-1, 1}^n of z * (H z)`` (``n <= 12``): exactly ``diag(H)``."""
-    H = np.asarray(H, dtype=float)
-    n = H.shape[0]
-    if n > 12:
-        raise ValueError(f"enumeration needs n <= 12 (2^n probes); got n={n}")
-    Z = _all_signs(n)
-    return np.mean(Z * (Z @ H.T), axis=0)
-
-
-def _draw(rng: np.random.Generator, shape, probe: str) -> np.ndarray:
-    _check_probe(probe)
-    if probe == "rademacher":
-        return 2.0 * rng.integers(0, 2, size=shape) - 1.0
-    return rng.standard_normal(shape)
-
-
-def estimate_diagonal(H, n_probes: int, rng: np.random.Generator, probe: str = "rademacher"):
-    """Hutchinson's diagonal estimate ``(1/m) sum_p z_p * (H z_p)``, shape ``(n,)``."""
-    H = np.asarray(H, dtype=float)
-    Z = _draw(rng, (n_probes, H.shape[0]), probe)
-    return np.mean(Z * (Z @ H.T), axis=0)

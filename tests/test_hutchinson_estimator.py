@@ -1,0 +1,105 @@
+"""The one Hutchinson estimator (``hessian_lab.hutchinson``): Rademacher and Gaussian
+counter-based probes, the same on every backend, used by AdaHessian and on dense matrices."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hessian_lab as hl
+from hessian_lab import hutchinson as hn
+from hessian_lab.backend import Backend, counter_gaussian, seed_column, to_numpy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_gaussian_probes_follow_the_documented_formula():
+    """Box-Muller on the two 32-bit words, recomputed here in plain Python integers."""
+    from hessian_lab.backend import _coordinate_words, _lowbias32, _probe_key
+
+    seed, step, sample, d = 2**40 + 3, 9, 2, 6
+    key = _probe_key(seed, step, sample)
+    like = np.zeros((1, d))
+    w1 = _coordinate_words(key, like)[0]
+    w2 = _coordinate_words(_lowbias32(key ^ 0x6A09E667), like)[0]
+    assert all(0 <= w < 2**32 for w in [*w1, *w2])
+    expected = np.sqrt(-2 * np.log((w1 + 1.0) / 2**32)) * np.cos(2 * np.pi * w2 / 2**32)
+    np.testing.assert_array_equal(counter_gaussian(seed, step, sample, like)[0], expected)
+    # the first word's top bit is the Rademacher sign of the same (seed, step, sample)
+    signs = hn.counter_probe(seed, step, sample, like, "rademacher")[0]
+    np.testing.assert_array_equal(signs, np.where(w1 >= 2**31, 1.0, -1.0))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_gaussian_probes_are_the_same_on_numpy_and_torch_and_per_row(dtype):
+    seeds, d = [0, 5, 2**33 + 1, 5], 500
+    reference = None
+    for backend in (Backend("numpy", dtype), Backend("torch", dtype)):
+        like = backend.asarray(np.zeros((len(seeds), d)))
+        z = counter_gaussian(seed_column(seeds, backend), 3, 1, like)
+        assert str(z.dtype).endswith(dtype) and tuple(z.shape) == (4, d)
+        z = to_numpy(z)
+        reference = z if reference is None else reference
+        np.testing.assert_array_equal(z, reference)
+        shared = counter_gaussian(5, 3, 1, like)
+        shared *= 1  # fresh and writable
+        np.testing.assert_array_equal(to_numpy(shared), np.tile(reference[1], (4, 1)))
+    np.testing.assert_array_equal(reference[1], reference[3])  # equal seeds, equal rows
+    assert not np.array_equal(reference[0], reference[1])
+
+
+def test_gaussian_probes_look_standard_normal_and_independent():
+    like = np.zeros((200, 500))
+    z = counter_gaussian(seed_column(np.arange(200), Backend("numpy")), 0, 0, like)
+    n = z.size  # 1e5 draws: means within 5 standard errors
+    assert abs(z.mean()) < 5 / np.sqrt(n)
+    assert abs(z.var() - 1) < 5 * np.sqrt(2 / n)
+    assert abs(np.mean(z**4) - 3) < 5 * np.sqrt(96 / n)
+    other = counter_gaussian(seed_column(np.arange(200), Backend("numpy")), 0, 1, like)
+    assert abs(np.mean(z * other)) < 5 / np.sqrt(n)  # another sample: uncorrelated
+    assert abs(np.mean(z[:, 1:] * z[:, :-1])) < 5 / np.sqrt(n)  # neighbours too
+
+
+@pytest.mark.parametrize("probe", hn.PROBES)
+def test_one_estimator_for_problems_and_dense_matrices(probe):
+    problem = hl.Quadratic.from_condition(7, 30.0, rotation="random", seed=4)
+    seeds = np.arange(5)
+    X = np.zeros((5, 7))
+    from_problem = hn.hutchinson_diagonal(problem, X, seeds, 3, step=2, probe=probe)
+    dense = hn.estimate_diagonal(problem.hessian_matrix, 3, seed=seeds, probe=probe, step=2)
+    np.testing.assert_allclose(from_problem, dense, rtol=1e-12, atol=1e-12)
+    one = hn.estimate_diagonal(problem.hessian_matrix, 3, seed=2, probe=probe, step=2)
+    np.testing.assert_allclose(one, dense[2], rtol=1e-13, atol=1e-13)
+    drawn = hn.estimate_diagonal(problem.hessian_matrix, 1, np.random.default_rng(0), probe)
+    assert drawn.shape == (7,) and np.all(np.isfinite(drawn))
+    with pytest.raises(ValueError, match="probe must be one of rademacher, gaussian"):
+        hn.hutchinson_diagonal(problem, X, seeds, probe="uniform")
+
+
+def test_adahessian_takes_gaussian_probes_on_every_backend():
+    problem = hl.Quadratic.from_condition(5, 10.0, rotation="random", seed=1)
+    opt = hl.AdaHessian(lr=0.2, probe="gaussian", seed=[1, 2], n_samples=2)
+    kwargs = {"tol": 1e-8, "max_steps": 400}
+    a = hl.run(problem, opt, np.ones(5), backend="numpy", **kwargs)
+    b = hl.run(problem, opt, np.ones(5), backend=Backend("torch"), **kwargs)
+    assert all(a.converged)
+    np.testing.assert_array_equal(a.steps, b.steps)
+    np.testing.assert_allclose(to_numpy(a.x), to_numpy(b.x), rtol=1e-12, atol=1e-14)
+    rademacher = hl.run(problem, hl.AdaHessian(lr=0.2, seed=[1, 2], n_samples=2), np.ones(5))
+    assert not np.array_equal(to_numpy(rademacher.x), to_numpy(a.x))
+    with pytest.raises(ValueError, match="^probe must be one of rademacher, gaussian"):
+        hl.AdaHessian(probe="normal")
+
+
+def test_the_symbolic_hutchinson_module_is_sympy_only():
+    tree = ast.parse((ROOT / "hessian_lab/symbolic/hutchinson.py").read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert "numpy" not in imported and "sympy" in imported
