@@ -239,3 +239,17 @@ def test_the_checks_catch_a_clipped_title_and_a_legend_entry_out_of_view():
     ax.legend()
     with pytest.raises(AssertionError, match="outside"):
         assert_legend_entries_visible(fig)
+
+
+def test_adam_sweep_over_beta1_lists_beta2_as_fixed_not_betas(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from hessian_lab.cli import app
+
+    args = ["sweep", "-o", "adam", "--eigenvalues", "1,100", "--grid", "lr=1e-3:0.1:3:log"]
+    out = CliRunner().invoke(app, [*args, "--grid", "beta1=0:0.9:2", "--json"])
+    assert out.exit_code == 0, out.output
+    fixed = json.loads(out.stdout)["fixed_hyperparameters"]
+    assert "betas" not in fixed and fixed["beta2"] == 0.999 and "beta1" not in fixed

@@ -313,7 +313,7 @@ def run(
 
     from ..engine import run as engine_run
 
-    runs, histories, paths = [], {}, {}
+    runs, histories, paths, diverged = [], {}, {}, {}
     for r in resolved:
         result = engine_run(
             built.problem,
@@ -330,11 +330,8 @@ def run(
         predicted_steps, predicted_rate, note = prediction_for(
             built.problem, r.optimizer, start, criterion_, tol_, steps_
         )
-        label = (
-            r.name
-            if [x.name for x in resolved].count(r.name) == 1
-            else (f"{r.name} {r.describe()}")
-        )
+        label = f"{r.name} {r.describe()}"  # hyperparameters in the figures' legends
+        diverged[label] = row["diverged_at"]
         if result.loss_history is not None:
             histories[label] = result.loss_history[:, 0]
         if result.x_history is not None:
@@ -378,7 +375,7 @@ def run(
         print_json(document)
     else:
         _table(document, runs, built)
-    draw_plots(_plots(built, start, histories, paths, plot, plot3d, tol_, criterion_))
+    draw_plots(_plots(built, start, histories, paths, plot, plot3d, tol_, criterion_, diverged))
 
 
 def _version() -> str:
@@ -387,7 +384,7 @@ def _version() -> str:
     return __version__
 
 
-def _plots(built, start, histories, paths, plot, plot3d, tol, criterion) -> list:
+def _plots(built, start, histories, paths, plot, plot3d, tol, criterion, diverged=None) -> list:
     """``(option, path, build)`` for each figure asked for (see ``draw_plots``)."""
     from .. import plots
 
@@ -398,6 +395,7 @@ def _plots(built, start, histories, paths, plot, plot3d, tol, criterion) -> list
         minimizer=getattr(problem, "minimizer", None),
         labels=labels,
         title=_title(built),
+        diverged=diverged,
     )
     jobs = []
     if plot is not None and paths:

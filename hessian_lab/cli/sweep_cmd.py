@@ -293,6 +293,11 @@ def sweep(
     optimum = _optimum(spec.name, grids, q)
     best = _best(rows)
     fixed = {k: v for k, v in base.values.items() if k not in grid_keys}
+    if "betas" in fixed and grid_keys & {"beta1", "beta2"}:  # only the unswept half is fixed
+        kept = "beta2" if "beta1" in grid_keys else "beta1"
+        if not {"beta1", "beta2"} <= grid_keys:
+            fixed[kept] = fixed["betas"][0 if kept == "beta1" else 1]
+        del fixed["betas"]
     document = {
         "command": "sweep",
         "version": _version(),
@@ -444,6 +449,7 @@ def _figure(name, grids, axes, result, rates, predicted, optimum, q, built, boun
             optimum=None if optimum is None else optimum[g.name],
             boundary=boundary,
             title=title,
+            status=result.status,
         )
     else:
         gx, gy = grids
@@ -463,6 +469,7 @@ def _figure(name, grids, axes, result, rates, predicted, optimum, q, built, boun
             optimum=opt,
             rate=rate,
             title=title,
+            status=np.asarray(result.status).reshape(ny, nx),
         )
     return fig
 
