@@ -141,3 +141,19 @@ def test_bad_arguments_name_themselves(problem, call, message):
     model, loss_fn, _, _ = problem
     with pytest.raises(ValueError, match=message):
         call(model, loss_fn)
+
+
+@pytest.mark.parametrize("method", ["lanczos", "power"])
+def test_repeated_eigenvalues_are_all_found(method):
+    """H = diag(3, 3, 1, 1, 1): a Krylov space closes after 2 steps; Lanczos restarts."""
+    p = torch.nn.Parameter(torch.linspace(-1, 1, 5, dtype=torch.float64))
+    weights = torch.tensor([3.0, 3.0, 1.0, 1.0, 1.0], dtype=torch.float64)
+
+    def loss_fn():
+        return 0.5 * (weights * p**2).sum()
+
+    found = top_eigenvalues([p], loss_fn, k=3, method=method, tol=1e-12)
+    assert found.converged
+    torch.testing.assert_close(found.values, torch.tensor([3.0, 3.0, 1.0], dtype=torch.float64))
+    gram = found.vectors @ found.vectors.T
+    torch.testing.assert_close(gram, torch.eye(3, dtype=torch.float64))

@@ -149,6 +149,7 @@ def lanczos(
     steps: int,
     *,
     stop: Callable[[LanczosResult], bool] | None = None,
+    restart: Callable[[], torch.Tensor] | None = None,
 ) -> LanczosResult:
     """Lanczos tridiagonalization from ``v0`` with full reorthogonalization.
 
@@ -156,10 +157,13 @@ def lanczos(
         w <- w - Q_j (Q_j^T w)  (twice: "twice is enough")
         beta_j = |w|;   q_{j+1} = w / beta_j
 
-    Runs ``steps`` steps, fewer when ``beta_j`` vanishes (an invariant subspace: the Ritz
-    values are then exact eigenvalues) or when ``stop(partial_result)`` returns True (it is
-    asked after every step). Cost: ``m`` products and ``O(m^2 n)`` for the
-    reorthogonalization, which keeps the Ritz values free of spurious copies.
+    Runs ``steps`` steps, or fewer when ``stop(partial_result)`` returns True (it is asked
+    after every step). When ``beta_j`` vanishes the Krylov space is invariant (its Ritz
+    values are exact eigenvalues): without ``restart`` the run ends there; with it, the run
+    goes on from ``restart()`` orthogonalized against ``Q`` and ``beta_j = 0`` (``T`` is
+    then block diagonal), so a Hessian with few distinct eigenvalues still yields ``k``
+    of them. Cost: ``m`` products and ``O(m^2 n)`` for the reorthogonalization, which keeps
+    the Ritz values free of spurious copies.
     """
     n = v0.numel()
     steps = min(int(steps), n)
@@ -174,18 +178,28 @@ def lanczos(
             w = w - beta[j - 1] * basis[j - 1]
         alpha[j] = torch.dot(basis[j], w)
         scale = max(scale, abs(float(alpha[j])), float(beta[j - 1]) if j else 0.0)
-        for _ in range(2):
-            w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
+        w = _orthogonalized(w, basis[: j + 1])
         beta[j] = torch.linalg.vector_norm(w)
         m = j + 1
-        exhausted = float(beta[j]) <= 1e-13 * max(scale, 1e-300) or m == n
+        invariant = float(beta[j]) <= 1e-13 * max(scale, 1e-300) or m == n
+        if invariant:
+            beta[j] = 0.0
         partial = LanczosResult(alpha[:m], beta[: m - 1], basis[:m], float(beta[j]))
-        if exhausted:
-            return partial._replace(residual=0.0)
-        if m == steps or (stop is not None and stop(partial)):
+        if m == steps or (invariant and restart is None) or (stop is not None and stop(partial)):
             return partial
-        basis[m] = w / beta[j]
+        if invariant:
+            w = _orthogonalized(restart(), basis[:m])
+            basis[m] = w / torch.linalg.vector_norm(w)
+        else:
+            basis[m] = w / beta[j]
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _orthogonalized(w: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
+    """``w`` minus its projection on the rows of ``Q``, done twice ("twice is enough")."""
+    for _ in range(2):
+        w = w - Q.T @ (Q @ w)
+    return w
 
 
 class TopEigen(NamedTuple):
@@ -254,7 +268,10 @@ def top_eigenvalues(
         theta, _, residuals = _ritz_top(partial, k)
         return bool(residuals.max() <= tol * max(float(theta.abs().max()), 1e-300))
 
-    result = lanczos(op.matvec, op.gaussian(generator), steps, stop=converged)
+    start = op.gaussian(generator)
+    result = lanczos(
+        op.matvec, start, steps, stop=converged, restart=lambda: op.gaussian(generator)
+    )
     theta, vectors, residuals = _ritz_top(result, k)
     done = bool(residuals.max() <= tol * max(float(theta.abs().max()), 1e-300))
     return TopEigen(theta, vectors, residuals, op.n_products, done)
