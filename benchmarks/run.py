@@ -1,4 +1,4 @@
-"""Speed and memory figures of issue 7, each target a ratio measured in this process.
+"""Speed and memory figures, each target a ratio measured in this process.
 
     python benchmarks/run.py            # every figure (a few minutes)
     python benchmarks/run.py --quick    # smoke mode: fewer repeats, smaller subsamples
@@ -358,7 +358,7 @@ def figure_memory(quick: bool) -> None:
     target("memory", "peak RSS of the sweep (MB)", peak, "< 200 MB", peak < 200)
 
 
-# --- figure 6 (issue 3) -------------------------------------------------------------------
+# --- figure 6: the symbolic layer ---------------------------------------------------------
 
 SYMBOLIC_CHILD = """
 import time

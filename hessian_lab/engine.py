@@ -208,16 +208,16 @@ def run(
 EXPAND_COLUMNS_MAX_DIM = 64
 
 
-def _expand_columns(tree, B: int, d: int, xp):
+def _expand_columns(tree, B: int, d: int):
     """Every ``(B, 1)`` array in the hyperparameter namespace made ``(B, d)`` (see above)."""
     if is_array(tree):
         if tree.ndim == 2 and tree.shape[1] == 1 and d > 1:
             return broadcast_copy(tree, (B, d))
         return tree
     if isinstance(tree, SimpleNamespace):
-        return SimpleNamespace(**{k: _expand_columns(v, B, d, xp) for k, v in vars(tree).items()})
+        return SimpleNamespace(**{k: _expand_columns(v, B, d) for k, v in vars(tree).items()})
     if isinstance(tree, tuple) and not hasattr(tree, "_fields"):
-        return tuple(_expand_columns(v, B, d, xp) for v in tree)
+        return tuple(_expand_columns(v, B, d) for v in tree)
     return tree
 
 
@@ -269,7 +269,7 @@ class _Loop:
         B, d = X.shape
         self.hp = optimizer.hyperparameters(B, backend)
         if d <= EXPAND_COLUMNS_MAX_DIM:
-            self.hp = _expand_columns(self.hp, B, d, self.xp)
+            self.hp = _expand_columns(self.hp, B, d)
         self.state = optimizer.init(X, self.hp)
         self.oracle = Oracle(problem)
         self.rows = np.arange(B)
@@ -361,7 +361,7 @@ class _Loop:
             xp.max(X_chunk) + f_chunk.sum() * 0 < self.bound and -xp.min(X_chunk) < self.bound
         )
         if not (near or ending) and boxed:
-            self.remember(t, None, X_chunk, f_chunk)
+            self.remember(None, X_chunk, f_chunk)
             return
         found = [np.zeros(0, dtype=np.int64)]
         if near:  # rows whose smallest value in the chunk is not above tol
@@ -416,7 +416,7 @@ class _Loop:
             first[flagged[which]] = at
         if ending:
             first[first == k] = k - 1
-        self.remember(t, first, X_chunk, f_chunk)
+        self.remember(first, X_chunk, f_chunk)
         done = np.flatnonzero(first < k)
         if done.size == 0:
             return
@@ -452,8 +452,8 @@ class _Loop:
         self.hp = take_rows(self.hp, keep)
         self.oracle.remember(self.X, take_rows(G, keep))
 
-    def remember(self, t: int, first, X_chunk, f_chunk) -> None:
-        """Histories of the chunk from step t: at each step, the rows still running then
+    def remember(self, first, X_chunk, f_chunk) -> None:
+        """Histories of a chunk: at each of its steps, the rows still running then
         (``first``: each row's finishing index in the chunk, or None when none finished)."""
         if not self.history:
             return

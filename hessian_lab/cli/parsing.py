@@ -79,7 +79,7 @@ def parse_number(text: str, names: Mapping[str, float] | None = None, what: str 
         if not math.isfinite(value):
             raise CLIError(f"{what} {text!r} is not a finite number")
         return value
-    from ..expr import evaluate  # sympy is imported here, not at start-up
+    from ..expr import evaluate
 
     return evaluate(text, dict(names or {}))
 

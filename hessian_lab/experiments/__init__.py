@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .base import Experiment, ExperimentResult
 
-__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "run_experiment", "names"]
+__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "run_experiment"]
 
 _ENTRIES = (
     Experiment(
@@ -75,13 +75,8 @@ _ENTRIES = (
     ),
 )
 
-#: name -> experiment, in the order of the issue (steep valley first).
+#: name -> experiment, the classic studies first (the steep valley).
 EXPERIMENTS: dict[str, Experiment] = {entry.name: entry for entry in _ENTRIES}
-
-
-def names() -> list[str]:
-    """The experiment names, in registry order."""
-    return list(EXPERIMENTS)
 
 
 def run_experiment(name: str, quick: bool = False) -> ExperimentResult:
