@@ -2,25 +2,18 @@
 
 The linear methods (GD, heavy ball, Nesterov, Newton, exact diagonal Newton) act on a
 quadratic's error ``e = x - c`` mode by mode. In a basis of modes ``e = V w`` every
-coordinate follows a two-term recurrence
+coordinate follows the two-term recurrence of its method's iteration matrix
+(:mod:`hessian_lab.recurrence`, generated from :mod:`hessian_lab.symbolic.rates`)
 
-    w_{t+1} = a w_t - b w_{t-1},      w_{-1} = w_0  (the methods start at rest)
+    w_{t+1} = a w_t - b w_{t-1},      w_{-1} = w_0  (the methods start at rest),
 
-    GD            a = 1 - lr*mu,                  b = 0
-    heavy ball    a = 1 + beta - lr*mu,           b = beta
-    Nesterov      a = (1 - lr*mu) (1 + beta),     b = (1 - lr*mu) beta
-    Newton        a = 1 - lr,                     b = 0   (every mode with mu != 0)
-
-(``mu`` is the mode's eigenvalue: of H, or of ``diag(H)^-1 H`` for diagonal Newton). With
-roots ``r1, r2`` of ``r^2 - a r + b`` (``|r1| >= |r2|``) the solution is closed-form,
+at ``h = lr * mu`` (``mu`` the mode's eigenvalue: of H, or of ``diag(H)^-1 H`` for diagonal
+Newton; Newton is GD's matrix at ``h = lr`` on every mode with ``mu != 0``). Its solution
+is closed-form,
 
     w_t = w_0 (U_t - b U_{t-1}),    U_t = sum_{k=0}^{t} r1^k r2^(t-k),
 
-evaluated in real arithmetic without cancellation near a double root (``U_t -> (t+1) r^t``):
-
-    complex roots rho e^(+-i theta):  U_t = rho^t sin((t+1) theta) / sin(theta)
-    real roots, q = r2 / r1:          U_t = r1^t (1 - q^(t+1)) / (1 - q)
-                                          (via expm1((t+1) log q) / expm1(log q) for q > 0).
+with ``U_t`` evaluated continuously through both double roots (:func:`u_powers`).
 
 The criteria
 follow from ``w_t``: ``||e||``, ``1/2 e^T H e`` and ``||H e||``. Predicted steps are the
@@ -38,6 +31,7 @@ import numpy as np
 
 from .backend import to_numpy
 from .optimizers import GD, DiagonalNewton, Momentum, Nesterov, Newton, Optimizer
+from .recurrence import Recurrence, Roots, recurrence, u_powers
 
 __all__ = ["Prediction", "predict", "predicted_path", "named_quantities", "LINEAR_METHODS"]
 
@@ -73,70 +67,22 @@ def _unavailable(batch: int, note: str) -> Prediction:
     return Prediction(nan, nan.copy(), note)
 
 
-def _recurrence(optimizer: Optimizer, mu: np.ndarray, batch: int):
-    """Coefficients ``a, b`` ``(B, m)`` of every mode's recurrence (see module doc)."""
-    lr = _column(optimizer.lr, batch)
-    if isinstance(optimizer, Newton):
-        a = np.where(mu == 0, 1.0, 1.0 - lr)
-        return a, np.zeros_like(a)
-    step = 1.0 - lr * mu
-    if isinstance(optimizer, (GD, DiagonalNewton)):
-        return step, np.zeros_like(step)
-    beta = _column(optimizer.beta, batch)
+def _iteration_matrix(optimizer: Optimizer) -> str:
+    """The name of the iteration matrix whose recurrence a linear method follows per mode."""
     if isinstance(optimizer, Momentum):
-        return 1.0 + beta - lr * mu, beta + 0 * mu
-    return step * (1.0 + beta), step * beta
+        return "heavy_ball"
+    if isinstance(optimizer, Nesterov):
+        return "nesterov"
+    return "gd"
 
 
-@dataclass(frozen=True)
-class _Roots:
-    """The roots of ``r^2 - a r + b`` per mode ``(B, m)``, in the form ``U_t`` needs."""
-
-    oscillating: np.ndarray  # complex pair rho e^(+-i theta)
-    radius: np.ndarray  # |r1| (rho for a complex pair)
-    r1: np.ndarray  # the larger real root (unused where oscillating)
-    q: np.ndarray  # r2 / r1 in [-1, 1] (unused where oscillating)
-    theta: np.ndarray  # the complex pair's angle (unused elsewhere)
-
-    def take(self, rows) -> _Roots:
-        return _Roots(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
-
-
-def _roots(a: np.ndarray, b: np.ndarray) -> _Roots:
-    disc = a * a - 4 * b
-    oscillating = disc < 0
-    rho = np.sqrt(np.where(oscillating, b, 0.0))
-    cos_theta = np.where(oscillating, a / np.where(rho > 0, 2 * rho, 1.0), 1.0)
-    theta = np.arccos(np.clip(cos_theta, -1.0, 1.0))
-    root = np.sqrt(np.where(oscillating, 0.0, disc))
-    r1 = (a + np.copysign(root, a)) / 2  # the larger in magnitude, without cancellation
-    q = np.where(r1 != 0, b / np.where(r1 != 0, r1 * r1, 1.0), 0.0)  # r2 / r1 = b / r1^2
-    radius = np.where(oscillating, rho, np.abs(r1))
-    return _Roots(oscillating, radius, r1, q, theta)
-
-
-def _u_powers(roots: _Roots, t: np.ndarray) -> np.ndarray:
-    """``U_t`` for ``t`` ``(T,)`` -> ``(T, B, m)`` real (see module doc); ``U_{-1} = 0``."""
-    T = t[:, None, None].astype(np.float64)
-    # complex pair: rho^t sin((t+1) theta) / sin(theta), -> (t+1) rho^t as theta -> 0
-    sin_theta = np.sin(roots.theta)
-    wave = np.where(
-        sin_theta > 0,
-        np.sin((T + 1) * roots.theta) / np.where(sin_theta > 0, sin_theta, 1.0),
-        T + 1,
-    )
-    oscillating = roots.radius**T * wave
-    # real roots: r1^t (1 - q^(t+1)) / (1 - q), stable near q = 1 through expm1
-    q = roots.q
-    near_one = q > 0.5
-    log_q = np.log(np.where(near_one, q, 1.0))
-    stable = np.where(
-        log_q < 0, np.expm1((T + 1) * log_q) / np.where(log_q < 0, np.expm1(log_q), 1.0), T + 1
-    )
-    direct = (1 - q ** (T + 1)) / (1 - np.where(near_one, 0.0, q))
-    real = np.where(roots.r1 == 0, (T == 0) * 1.0, roots.r1**T * np.where(near_one, stable, direct))
-    U = np.where(roots.oscillating, oscillating, real)
-    return np.where(T < 0, 0.0, U)
+def _recurrence(optimizer: Optimizer, mu: np.ndarray, batch: int) -> Recurrence:
+    """Every mode's recurrence ``(B, m)`` (see module doc)."""
+    lr = _column(optimizer.lr, batch)
+    beta = _column(getattr(optimizer, "beta", 0.0), batch)
+    if isinstance(optimizer, Newton):  # x -= lr H^+ g: GD at h = lr on every mode mu != 0
+        mu = np.where(mu == 0, 0.0, 1.0)
+    return recurrence(_iteration_matrix(optimizer), lr, beta, mu)
 
 
 def _modes(problem, optimizer):
@@ -182,16 +128,16 @@ class _LinearModel:
     W0: np.ndarray  # (B, m) start error in mode coordinates
     a: np.ndarray  # (B, m)
     b: np.ndarray  # (B, m)
-    roots: _Roots
+    roots: Roots
 
     @property
     def rate(self) -> np.ndarray:
         return np.max(self.roots.radius, axis=1)
 
     def modes(self, t: np.ndarray, rows=slice(None)) -> np.ndarray:
-        """Mode coordinates ``w_t`` ``(T, B, m)`` in closed form at the steps ``t`` ``(T,)``."""
-        U = _u_powers(self.roots.take(rows), np.concatenate([t[:1] - 1, t]))
-        return self.W0[rows] * (U[1:] - self.b[rows] * U[:-1])
+        """Mode coordinates ``w_t`` ``(T, B, m)`` in closed form at any steps ``t`` ``(T,)``."""
+        U = u_powers(self.roots.take(rows), np.concatenate([t - 1, t]))
+        return self.W0[rows] * (U[t.size :] - self.b[rows] * U[: t.size])
 
     def criterion(self, criterion: str, t: np.ndarray, rows=slice(None)) -> np.ndarray:
         """The criterion's value ``(T, B)`` at the steps ``t`` ``(T,)`` (rows selectable)."""
@@ -240,8 +186,8 @@ def _linear_model(problem, optimizer: Optimizer, x0) -> _LinearModel | str:
         W0 = E0 @ V
     else:
         W0 = np.linalg.solve(V, E0.T).T
-    a, b = _recurrence(optimizer, mu[None, :], batch)
-    return _LinearModel(problem, V, orthonormal, W0, a, b, _roots(a, b))
+    rec = _recurrence(optimizer, mu[None, :], batch)
+    return _LinearModel(problem, V, orthonormal, W0, rec.a, rec.b, Roots.of(rec))
 
 
 def predicted_path(problem, optimizer: Optimizer, x0, criterion: str, steps) -> np.ndarray:

@@ -174,3 +174,84 @@ def test_adahessian_denominator_estimates_the_squared_row_norms_of_h():
     # the relative error near 1/sqrt(500): 15% is > 3 standard deviations.
     np.testing.assert_allclose(v_hat, row_norms_sq, rtol=0.15)
     assert np.any(np.abs(v_hat - diag_sq) > 0.3 * diag_sq)
+
+
+@st.composite
+def double_root_runs(draw):
+    """A momentum run with one mode ON or NEAR a double root of its recurrence.
+
+    Heavy ball: ``lr*lambda = (1 - sqrt(beta))^2`` (positive root) or ``(1 + sqrt(beta))^2``
+    (negative root); Nesterov: ``((1 - beta)/(1 + beta))^2``. The other modes lie in the
+    complex range, where the rate is ``sqrt(beta)``-like, so runs stay short.
+    """
+    method = draw(st.sampled_from(["hb-", "hb+", "nag"]))
+    beta = draw(st.floats(0.05, 0.9))
+    s = math.sqrt(beta)
+    if method == "nag":
+        at, low, high = ((1 - beta) / (1 + beta)) ** 2, ((1 - beta) / (1 + beta)) ** 2, 1.0
+    else:
+        at = (1 - s) ** 2 if method == "hb+" else (1 + s) ** 2
+        low, high = (1 - s) ** 2, (1 + s) ** 2
+    offset = draw(st.sampled_from([0.0, 1e-15, -1e-15, 1e-9, -1e-9]) | st.floats(-1e-4, 1e-4))
+    lr = draw(st.floats(0.1, 2.0))
+    others = [draw(st.floats(low, high)) / lr for _ in range(draw(st.integers(0, 2)))]
+    eigenvalues = sorted([at * (1 + offset) / lr, *others])
+    problem = hl.Quadratic(
+        eigenvalues,
+        rotation=draw(st.sampled_from(["none", "random"])),
+        seed=draw(st.integers(0, 99)),
+    )
+    x0 = np.asarray(
+        draw(st.lists(st.floats(-2.0, 2.0), min_size=len(eigenvalues), max_size=len(eigenvalues)))
+    )
+    assume(np.linalg.norm(x0) > 1e-2)
+    cls = hl.Nesterov if method == "nag" else hl.Momentum
+    criterion = draw(st.sampled_from(hl.CRITERIA))
+    return problem, cls(lr=lr, beta=beta), x0, criterion, 10.0 ** -draw(st.integers(3, 10))
+
+
+@given(double_root_runs())
+def test_predicted_steps_equal_measured_steps_on_and_near_double_roots(case):
+    problem, optimizer, x0, criterion, tol = case
+    predicted = predict(problem, optimizer, x0, criterion=criterion, tol=tol, max_steps=20_000)
+    measured = hl.run(problem, optimizer, x0, criterion=criterion, tol=tol, max_steps=20_000)
+    m, p = measured.steps[0], predicted.steps[0]
+    assert measured.status[0] == "converged"
+    if m != p:  # one step apart only where the boundary iterate is within rounding of tol
+        assert abs(m - p) == 1, (m, p)
+        value = predicted_path(problem, optimizer, x0, criterion, [min(m, p)])[0, 0]
+        assert abs(value - tol) <= 1e-6 * tol, (value, tol)
+
+
+def test_heavy_ball_exactly_at_its_negative_double_root_is_predicted():
+    """lr*lambda_max = (1 + sqrt(beta))^2: the complex angle sits at pi."""
+    lr, beta = 0.58581, 0.90677
+    problem = hl.Quadratic([0.414, (1 + math.sqrt(beta)) ** 2 / lr])
+    optimizer = hl.Momentum(lr=lr, beta=beta)
+    for x0 in ([1.0, 1.0], [0.3, -2.0]):
+        for criterion in hl.CRITERIA:
+            measured = hl.run(problem, optimizer, x0, criterion=criterion).steps[0]
+            assert predict(problem, optimizer, x0, criterion).steps[0] == measured
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [hl.GD(lr=0.015), hl.Momentum(lr=0.004, beta=0.8), hl.Nesterov(lr=0.006, beta=0.7)],
+    ids=lambda o: o.name,
+)
+def test_predicted_path_at_arbitrary_steps_is_the_engines_history(optimizer):
+    problem = hl.Quadratic.from_condition(3, 100.0, rotation="random", seed=5)
+    x0 = np.array([1.0, -0.5, 2.0])
+    result = hl.run(problem, optimizer, x0, tol=1e-300, max_steps=60, record="x")
+    steps = np.array([57, 3, 0, 1, 20, 21, 44])  # unsorted, gaps, neighbours
+    X = result.x_history[steps, 0, :]
+    E = X - problem.center
+    H = problem.hessian_matrix
+    expected = {
+        "distance": np.linalg.norm(E, axis=1),
+        "loss": 0.5 * np.einsum("ti,ij,tj->t", E, H, E),
+        "grad": np.linalg.norm(E @ H, axis=1),
+    }
+    for criterion, values in expected.items():
+        path = predicted_path(problem, optimizer, x0, criterion, steps)[:, 0]
+        np.testing.assert_allclose(path, values, rtol=1e-10)

@@ -13,12 +13,14 @@ On ``f(x) = 1/2 x^T H x`` every linear method acts on each eigen-component (eige
   ``a = (1 + beta)(1 - h)``, ``c = beta (1 - h)``), spectral radius ``rho(T)``.
 - Adam anchors, Hessian-power preconditioning, and the steady-state gains of momentum.
 
-Everything is a sympy expression in the shared symbols below (``formulas()``) and a fast
-numeric counterpart (``gd_rate``, ``heavy_ball_rate``, ``nesterov_rate``; the named
-quantities are evaluated without sympy by :mod:`.quantities`, from text written by
-``python -m hessian_lab.symbolic.rates``). The optima are *derived* here (by ``solve``),
-and the tests check them against the closed forms in the literature and against numeric
-runs.
+Everything is a sympy expression in the shared symbols below (``formulas()``). The numeric
+layer evaluates them without sympy from text and terms written into :mod:`.quantities` by
+``python -m hessian_lab.symbolic.rates``: the named quantities, and each iteration matrix's
+recurrence (:data:`ITERATION_MATRICES` -> :func:`recurrence`), from which
+:mod:`hessian_lab.recurrence` computes ``gd_rate``, ``heavy_ball_rate``, ``nesterov_rate``
+(re-exported here) and :mod:`hessian_lab.theory` its closed-form predictions. The optima
+are *derived* here (by ``solve``), and the tests check them against the closed forms in the
+literature and against numeric runs.
 
 References: Polyak (1964) for the heavy ball; Lessard, Recht & Packard (2016) for
 Nesterov's quadratic optimum ``lr = 4/(3L + mu)``.
@@ -26,10 +28,12 @@ Nesterov's quadratic optimum ``lr = 4/(3L + mu)``.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
-import numpy as np
 import sympy
+
+# numeric rates: one implementation, in the numeric layer, from the generated recurrences
+from ..recurrence import gd_rate, heavy_ball_rate, nesterov_rate
 
 __all__ = [
     "lr",
@@ -65,7 +69,10 @@ __all__ = [
     "gd_rate",
     "heavy_ball_rate",
     "nesterov_rate",
-    "two_by_two_radius",
+    "h",
+    "ITERATION_MATRICES",
+    "recurrence",
+    "recurrence_terms",
 ]
 
 # Shared symbols. Step sizes, eigenvalues and the condition number are positive;
@@ -82,6 +89,7 @@ beta2 = sympy.Symbol("beta2", positive=True)
 eps = sympy.Symbol("eps", positive=True)
 z = sympy.Symbol("z")  # eigenvalue of an iteration matrix (complex in general)
 g = sympy.Symbol("g", real=True)  # a gradient component
+h = sympy.Symbol("h", real=True)  # lr * lam, the step on one eigen-component
 
 QUANTITY_NAMES = (
     "lambda_min",
@@ -184,6 +192,68 @@ heavy_ball = MomentumMethod("heavy_ball", sympy.Matrix([[1 + beta - lr * lam, -b
 nesterov = MomentumMethod(
     "nesterov", sympy.Matrix([[(1 + beta) * (1 - lr * lam), -beta * (1 - lr * lam)], [1, 0]])
 )
+
+ITERATION_MATRICES: dict[str, sympy.Matrix] = {
+    "gd": sympy.Matrix([[gd_factor]]),
+    "heavy_ball": heavy_ball.matrix,
+    "nesterov": nesterov.matrix,
+}
+"""Each linear method's iteration matrix on one eigen-component, by the name the optimizer
+catalog gives it: the single source of its recurrence (:func:`recurrence`), generated into
+:mod:`.quantities` for the numeric layer."""
+
+
+@cache
+def recurrence(name: str) -> dict[str, sympy.Expr]:
+    """The two-term recurrence ``w_{t+1} = a w_t - b w_{t-1}`` of a method, in ``beta``, ``h``.
+
+    The characteristic polynomial of the iteration matrix ``M`` (1x1 or 2x2), padded to
+    degree 2, is ``z^2 - a z + b``: every component of ``M^t`` follows the recurrence. Also
+    ``disc = a^2 - 4 b``. The matrix depends on ``lr`` and ``lam`` only through ``h = lr lam``.
+    """
+    M = ITERATION_MATRICES[name]
+    n = M.shape[0]
+    poly = sympy.expand((z * sympy.eye(n) - M).det() * z ** (2 - n))
+    poly = sympy.Poly(sympy.expand(poly.subs(lr, h / lam)), z)
+    if poly.degree() != 2 or lam in poly.free_symbols:
+        raise ValueError(f"{name}: not a two-term recurrence in h = lr*lambda")
+    a, b = -poly.coeff_monomial(z), poly.coeff_monomial(1)
+    return {"a": a, "b": b, "disc": sympy.expand(a**2 - 4 * b)}
+
+
+Terms = tuple[tuple[int, int, int], ...]
+
+
+def _terms(expr: sympy.Expr) -> Terms:
+    """A polynomial in ``beta``, ``h`` as integer terms ``(c, i, j)`` = ``c beta^i h^j``."""
+    if expr == 0:
+        return ()
+    return tuple(sorted((int(c), i, j) for (i, j), c in sympy.Poly(expr, beta, h).terms()))
+
+
+def recurrence_terms() -> dict[str, dict[str, tuple[Terms, ...]]]:
+    """``a`` and ``b`` of every matrix as a product of factors, each a sum of terms.
+
+    Factored over the integers (``sympy.factor_list``; the constant is a factor of its own)
+    so that the numeric layer evaluates every factor to an ulp, in double-double only near
+    the factor's zeros (where its terms cancel).
+    """
+    out = {}
+    for name in ITERATION_MATRICES:
+        parts = {}
+        for key in ("a", "b"):
+            expr = recurrence(name)[key]
+            if expr == 0:
+                parts[key] = ((),)
+                continue
+            constant, factors = sympy.factor_list(expr, beta, h)
+            product = [] if constant == 1 else [_terms(constant)]
+            for factor, power in factors:
+                product += [_terms(factor)] * power
+            parts[key] = tuple(product)
+        out[name] = parts
+    return out
+
 
 heavy_ball_stability = 2 + 2 * beta
 """Heavy ball is stable iff ``0 < lr*lam < 2 + 2 beta`` (for ``0 <= beta < 1``)."""
@@ -333,6 +403,20 @@ def quantity_texts() -> dict[str, str]:
 
 GENERATED_BEGIN = "# BEGIN GENERATED by `python -m hessian_lab.symbolic.rates`: do not edit\n"
 GENERATED_END = "# END GENERATED\n"
+RECURRENCES_HEAD = (
+    "\n# Each iteration matrix's recurrence w_{t+1} = a w_t - b w_{t-1}: a and b as products\n"
+    "# of factors, each factor a sum of terms (c, i, j) = c * beta**i * h**j, h = lr * lambda.\n"
+    "RECURRENCES = {\n"
+)
+
+
+def _terms_line(key: str, factors: tuple) -> str:
+    """``"key": (factors...),`` on one line, or one factor per line where that is too long."""
+    line = f'        "{key}": {factors!r},\n'
+    if len(line) <= 100:
+        return line
+    inner = "".join(f"            {f!r},\n" for f in factors)
+    return f'        "{key}": (\n' + inner + "        ),\n"
 
 
 def write_quantities_module(path=None) -> bool:
@@ -353,45 +437,18 @@ def write_quantities_module(path=None) -> bool:
         f"    {json.dumps(name)}: {json.dumps(formula)},\n"
         for name, formula in quantity_texts().items()
     )
-    block = "FORMULAS = {\n" + entries + "}\n"
+    recurrences = "".join(
+        f"    {json.dumps(name)}: {{\n"
+        + "".join(_terms_line(key, terms) for key, terms in parts.items())
+        + "    },\n"
+        for name, parts in recurrence_terms().items()
+    )
+    block = "FORMULAS = {\n" + entries + "}\n" + RECURRENCES_HEAD + recurrences + "}\n"
     new = head + GENERATED_BEGIN + block + GENERATED_END + tail
     if new == text:
         return False
     atomic_write(path, lambda handle: handle.write(new), mode="w")
     return True
-
-
-# --------------------------------------------------------------------------- numeric rates
-def two_by_two_radius(a, c):
-    """Spectral radius of ``z^2 - a z + c`` elementwise: ``(|a| + sqrt(a^2 - 4c))/2`` for
-    real roots, ``sqrt(|c|)`` for complex ones."""
-    disc = a * a - 4 * c
-    real = (np.abs(a) + np.sqrt(np.maximum(disc, 0.0))) / 2
-    return np.where(disc >= 0, real, np.sqrt(np.abs(c)))
-
-
-def _h(lr_, eigenvalues):
-    """``lr * lam`` with shape ``S + (n,)`` for ``lr`` of shape ``S``."""
-    return np.asarray(lr_, dtype=float)[..., None] * np.asarray(eigenvalues, dtype=float)
-
-
-def gd_rate(lr_, eigenvalues):
-    """``max_i |1 - lr lam_i|``; ``lr`` scalar or array (shape ``S``) -> shape ``S``."""
-    return np.max(np.abs(1 - _h(lr_, eigenvalues)), axis=-1)
-
-
-def heavy_ball_rate(lr_, beta_, eigenvalues):
-    """``max_i rho(T_hb(lr, beta, lam_i))``; ``lr`` and ``beta`` broadcast together."""
-    lr_, beta_ = np.broadcast_arrays(np.asarray(lr_, float), np.asarray(beta_, float))
-    h, b = _h(lr_, eigenvalues), beta_[..., None]
-    return np.max(two_by_two_radius(1 + b - h, b), axis=-1)
-
-
-def nesterov_rate(lr_, beta_, eigenvalues):
-    """``max_i rho(T_nag(lr, beta, lam_i))``; ``lr`` and ``beta`` broadcast together."""
-    lr_, beta_ = np.broadcast_arrays(np.asarray(lr_, float), np.asarray(beta_, float))
-    h, b = _h(lr_, eigenvalues), beta_[..., None]
-    return np.max(two_by_two_radius((1 + b) * (1 - h), b * (1 - h)), axis=-1)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from hessian_lab.symbolic import rates as R
 def test_the_shipped_formulas_are_a_fresh_derivation():
     fresh = R.quantity_texts()
     assert Q.FORMULAS == fresh, "run `python -m hessian_lab.symbolic.rates` to regenerate"
+    assert Q.RECURRENCES == R.recurrence_terms(), "regenerate the recurrences as well"
     assert Q.QUANTITY_NAMES == R.QUANTITY_NAMES
 
 
@@ -48,7 +49,8 @@ def test_the_generator_restores_an_edited_block(tmp_path):
     shipped = sys.modules[Q.__name__].__file__
     text = open(shipped).read()
     edited = tmp_path / "quantities.py"
-    edited.write_text(text.replace(f'"lr_opt": "{Q.FORMULAS["lr_opt"]}"', '"lr_opt": "1/L"'))
+    changed = text.replace(f'"lr_opt": "{Q.FORMULAS["lr_opt"]}"', '"lr_opt": "1/L"')
+    edited.write_text(changed.replace('"b": (((1, 1, 0),),)', '"b": (((2, 1, 0),),)'))
     assert edited.read_text() != text
     assert R.write_quantities_module(edited) is True
     assert edited.read_text() == text
@@ -59,8 +61,9 @@ def test_named_quantities_and_float_expressions_do_not_import_sympy():
     code = (
         "import sys, hessian_lab as hl\n"
         "from hessian_lab.expr import evaluate\n"
-        "from hessian_lab.theory import named_quantities\n"
+        "from hessian_lab.theory import named_quantities, predict\n"
         "q = named_quantities(hl.steep_valley())\n"
+        "predict(hl.steep_valley(), hl.Momentum(lr=q['lr_hb_opt'], beta=0.5), [0.0, 0.0])\n"
         "print(evaluate('0.5*lr_opt', q), 'sympy' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
