@@ -12,9 +12,11 @@ Each :class:`Entry` says, once, what the rest of the package needs to know about
   sweep draws it as the theoretical star, ``hessian-lab theory`` predicts the steps there;
 - ``also_predicted``: further named theory points ``label -> {hyperparameter: quantity}``
   (Nesterov's textbook tuning) that ``hessian-lab theory`` predicts as well;
-- ``iteration_matrix``: for a linear two-term method, the name of its iteration matrix in
-  :mod:`hessian_lab.symbolic.rates` (``"heavy_ball"``, ``"nesterov"``), from which its
-  closed-form recurrence and rate are generated; ``None`` otherwise.
+- ``iteration_matrix``: for a linear method, the name of its per-mode iteration matrix in
+  :data:`hessian_lab.symbolic.rates.ITERATION_MATRICES` (``"gd"``, ``"heavy_ball"``,
+  ``"nesterov"``), from which its closed-form recurrence and rate are generated (Newton
+  and diagonal Newton are GD's matrix on the modes of ``H^-1 H`` and ``diag(H)^-1 H``);
+  ``None`` otherwise.
 
 Adding an optimizer is its module and one entry here (plus its tests); :func:`register`
 adds one at run time (a user's method, a torch.optim adapter) and every consumer — the
@@ -98,7 +100,7 @@ class Entry:
 
 
 BUILTIN: tuple[Entry, ...] = (
-    Entry("gd", "gd:GD", optimum={"lr": "lr_opt"}),
+    Entry("gd", "gd:GD", optimum={"lr": "lr_opt"}, iteration_matrix="gd"),
     Entry(
         "momentum",
         "momentum:Momentum",
@@ -119,8 +121,8 @@ BUILTIN: tuple[Entry, ...] = (
     Entry("adam", "adam:Adam", defaults={"lr": "0.05"}),
     Entry("adamw", "adam:AdamW", defaults={"lr": "0.05"}),
     Entry("adahessian", "adahessian:AdaHessian"),
-    Entry("newton", "newton:Newton"),
-    Entry("diag-newton", "newton:DiagonalNewton"),
+    Entry("newton", "newton:Newton", iteration_matrix="gd"),
+    Entry("diag-newton", "newton:DiagonalNewton", iteration_matrix="gd"),
 )
 
 _CATALOG: dict[str, Entry] = {e.name: e for e in BUILTIN}

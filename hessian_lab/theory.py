@@ -29,13 +29,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import catalog
 from .backend import to_numpy
-from .optimizers import GD, DiagonalNewton, Momentum, Nesterov, Newton, Optimizer
+from .optimizers import DiagonalNewton, Newton, Optimizer
 from .recurrence import Recurrence, Roots, recurrence, u_powers
 
 __all__ = ["Prediction", "predict", "predicted_path", "named_quantities", "LINEAR_METHODS"]
 
-LINEAR_METHODS = tuple(cls.name for cls in (GD, Momentum, Nesterov, Newton, DiagonalNewton))
+LINEAR_METHODS = tuple(e.name for e in catalog.BUILTIN if e.iteration_matrix)
 _CHUNK = 256
 _MAX_WORK = 2e8
 
@@ -67,13 +68,12 @@ def _unavailable(batch: int, note: str) -> Prediction:
     return Prediction(nan, nan.copy(), note)
 
 
-def _iteration_matrix(optimizer: Optimizer) -> str:
-    """The name of the iteration matrix whose recurrence a linear method follows per mode."""
-    if isinstance(optimizer, Momentum):
-        return "heavy_ball"
-    if isinstance(optimizer, Nesterov):
-        return "nesterov"
-    return "gd"
+def _iteration_matrix(optimizer: Optimizer) -> str | None:
+    """The catalog's name for the iteration matrix a method follows per mode (or None)."""
+    try:
+        return catalog.entry(optimizer.name).iteration_matrix
+    except ValueError:  # not in the catalog
+        return None
 
 
 def _recurrence(optimizer: Optimizer, mu: np.ndarray, batch: int) -> Recurrence:
@@ -171,7 +171,7 @@ def _linear_model(problem, optimizer: Optimizer, x0) -> _LinearModel | str:
     batch = max(optimizer.batch_size(), X0.shape[0])
     if not hasattr(problem, "spectrum"):
         return "no closed form: not a quadratic"
-    if optimizer.name not in LINEAR_METHODS:
+    if _iteration_matrix(optimizer) is None:
         return f"no closed form for {optimizer.name} (adaptive method)"
     if np.any(_column(getattr(optimizer, "weight_decay", 0.0), batch) != 0):
         return "no closed form with weight_decay"

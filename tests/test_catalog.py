@@ -93,9 +93,17 @@ def test_iteration_matrices_name_the_symbolic_methods():
     from hessian_lab.symbolic import rates
 
     linear = {e.name: e.iteration_matrix for e in catalog.BUILTIN if e.iteration_matrix}
-    assert linear == {"momentum": "heavy_ball", "nesterov": "nesterov"}
+    assert linear == {
+        "gd": "gd",
+        "momentum": "heavy_ball",
+        "nesterov": "nesterov",
+        "newton": "gd",
+        "diag-newton": "gd",
+    }
     for key in linear.values():
-        assert isinstance(getattr(rates, key), rates.MomentumMethod)
+        assert key in rates.ITERATION_MATRICES
+    assert isinstance(rates.heavy_ball, rates.MomentumMethod)
+    assert rates.ITERATION_MATRICES["heavy_ball"] == rates.heavy_ball.matrix
 
 
 def test_the_optimum_is_optimal_for_the_linear_methods():
