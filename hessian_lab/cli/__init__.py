@@ -65,11 +65,13 @@ def _root(
     hutchinson  the Hutchinson diagonal estimate against the truth
     experiment  the canned studies (list them, or run one into a folder)
     sharpness   a network's lambda_max and the theory's lr_max = 2 / lambda_max
+    check       property-test any optimizer (torch.optim, a step function, ...)
     """
 
 
 def _register() -> None:
     from . import (
+        check_cmd,
         derive_cmd,
         experiment_cmd,
         hutchinson_cmd,
@@ -87,6 +89,7 @@ def _register() -> None:
         ("hutchinson", hutchinson_cmd, hutchinson_cmd.hutchinson),
         ("experiment", experiment_cmd, experiment_cmd.experiment),
         ("sharpness", sharpness_cmd, sharpness_cmd.sharpness),
+        ("check", check_cmd, check_cmd.check),
     ):
         app.command(name, cls=OneLineCommand, help=module.HELP)(fn)
 

@@ -1,0 +1,280 @@
+"""Any ``torch.optim.Optimizer`` run through the engine, one parameter tensor per row.
+
+    opt = TorchOptimizer(torch.optim.Adam, {"lr": 1e-2})
+    result = hl.run(problem, opt, x0)                      # statuses, criteria, histories
+
+Row ``b`` of the batch ``X`` ``(B, d)`` is the parameter tensor ``p_b`` ``(d,)``, so every
+per-tensor operation of the optimizer (a norm, a trust ratio, per-parameter state) is per
+row. Each step, for the rows still running:
+
+    closure():  f_b = problem.loss(p_b)  (torch autograd through the problem's own code)
+                p_b.grad = d f_b / d p_b   (with ``create_graph``: a graph for second order)
+    optimizer.step(closure)
+
+The closure is evaluated once before ``step`` (optimizers that read ``p.grad`` without
+calling it see the gradient), and a call from inside ``step`` at unchanged parameters
+returns that evaluation instead of recomputing it; at moved parameters (a line search)
+it recomputes. ``create_graph=True`` (the default) makes the gradients differentiable, as
+``loss.backward(create_graph=True)`` does, so Hessian-vector products work (e.g.
+torch-optimizer's ``Adahessian``).
+
+Layouts:
+
+- ``"separate"`` (default): one optimizer instance per row, each with its own torch random
+  stream started from ``seed``. Rows are independent by construction, also for stochastic
+  methods, and every row draws the same random numbers (common random numbers).
+- ``"groups"``: one optimizer, one parameter group per row (one torch random stream for
+  all): what a user's training loop does with several tensors. The check kit uses it to
+  test that the optimizer keeps its state per parameter.
+
+The optimizer's random draws never touch torch's global stream: the stream of each
+instance is swapped in around its ``step`` (randomness is state).
+
+Hyperparameters: ``kwargs`` go to the optimizer's constructor; a list of B values makes
+B rows (row b gets the b-th value; in ``groups`` layout as its group's option).
+
+Performance: this runs the optimizer's own Python per row and per step plus a torch
+autograd pass per row (about 0.1-0.3 ms each on a CPU), so it is meant for checks and
+small sweeps, not for thousands of rows: the built-in optimizers run a whole batch at
+once.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType, SimpleNamespace
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from ..backend import backend_of, is_array, to_numpy
+from ..optimizers.base import Optimizer
+
+LAYOUTS = ("separate", "groups")
+
+__all__ = ["TorchOptimizer", "LAYOUTS", "is_torch_optimizer_class", "row_values"]
+
+
+def is_torch_optimizer_class(obj: Any) -> bool:
+    """True for a subclass of ``torch.optim.Optimizer`` (torch imported only if loaded)."""
+    if not inspect.isclass(obj):
+        return False
+    import torch
+
+    return issubclass(obj, torch.optim.Optimizer)
+
+
+def row_values(kwargs: Mapping[str, Any]) -> tuple[int, list[dict[str, Any]] | None]:
+    """The batch size the list-valued kwargs ask for and each row's kwargs (None: all equal).
+
+    A list (not a tuple: ``betas=(0.9, 0.999)`` is one value) of length B gives row b its
+    b-th entry; lists of different lengths are an error.
+    """
+    sizes = {len(v) for v in kwargs.values() if isinstance(v, list)}
+    if not sizes:
+        return 1, None
+    if len(sizes) > 1:
+        raise ValueError(f"list-valued kwargs have different lengths: {sorted(sizes)}")
+    B = sizes.pop()
+    rows = [{k: (v[b] if isinstance(v, list) else v) for k, v in kwargs.items()} for b in range(B)]
+    return B, rows
+
+
+class _Unit:
+    """One torch optimizer, the rows it owns and its own random stream."""
+
+    def __init__(self, optimizer, rows: list[int], rng_state) -> None:
+        self.optimizer = optimizer
+        self.rows = rows
+        self.rng_state = rng_state
+
+
+def _in_stream(unit_state, fn):
+    """``fn()`` with torch's global CPU stream set to ``unit_state``; -> (result, new state)."""
+    import torch
+
+    saved = torch.random.get_rng_state()
+    torch.random.set_rng_state(unit_state)
+    try:
+        out = fn()
+        return out, torch.random.get_rng_state()
+    finally:
+        torch.random.set_rng_state(saved)
+
+
+def _accepts_closure(optimizer) -> bool:
+    try:
+        return len(inspect.signature(optimizer.step).parameters) >= 1
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return True
+
+
+class _Runner:
+    """The torch side of an adapted run: parameters, optimizer instances, closures."""
+
+    def __init__(self, adapter: TorchOptimizer, X) -> None:
+        import torch
+
+        self.adapter = adapter
+        host = np.asarray(to_numpy(X))
+        dtype = torch.float32 if host.dtype == np.float32 else torch.float64
+        self.params = [
+            torch.tensor(host[b], dtype=dtype).requires_grad_(True) for b in range(host.shape[0])
+        ]
+        B = len(self.params)
+        _, per_row = row_values(adapter.kwargs)
+        scalar = {k: v for k, v in adapter.kwargs.items() if not isinstance(v, list)}
+        start = torch.Generator().manual_seed(int(adapter.seed)).get_state()
+        self.units: list[_Unit] = []
+        if adapter.layout == "separate":
+            for b in range(B):
+                kwargs = per_row[b] if per_row is not None else dict(adapter.kwargs)
+                opt, state = _in_stream(
+                    start, lambda b=b, k=kwargs: self._build([self.params[b]], k)
+                )
+                self.units.append(_Unit(opt, [b], state))
+        else:
+            if per_row is None:
+                groups = [{"params": [p]} for p in self.params]
+            else:
+                varying = [k for k, v in adapter.kwargs.items() if isinstance(v, list)]
+                groups = [
+                    {"params": [p], **{k: per_row[b][k] for k in varying}}
+                    for b, p in enumerate(self.params)
+                ]
+            opt, state = _in_stream(start, lambda: self._build(groups, scalar))
+            self.units.append(_Unit(opt, list(range(B)), state))
+        self.closure_calls = 0
+
+    def _build(self, params, kwargs):
+        import torch
+
+        opt = self.adapter.factory(params, **kwargs)
+        if not isinstance(opt, torch.optim.Optimizer):
+            raise TypeError(
+                f"the factory returned {type(opt).__name__}, not a torch.optim.Optimizer"
+            )
+        return opt
+
+    def closure_for(self, problem, params):
+        """A closure over ``params`` (the unit's running rows) in the torch idiom."""
+        import torch
+
+        create_graph = self.adapter.create_graph
+        cache: dict[str, Any] = {}
+
+        def evaluate():
+            self.closure_calls += 1
+            with torch.enable_grad():
+                for p in params:
+                    p.grad = None
+                losses = problem.loss(torch.stack(params))
+                loss = losses.sum()
+                grads = torch.autograd.grad(loss, params, create_graph=create_graph)
+            for p, g in zip(params, grads, strict=True):
+                # a copy: autograd's gradients of a stack are views, which an in-place
+                # detach_ inside the optimizer (as Adahessian does) refuses
+                p.grad = g.clone() if create_graph else g.detach().clone()
+            cache["versions"] = [p._version for p in params]
+            cache["loss"] = loss.detach()
+            return cache["loss"]
+
+        def closure():
+            if cache.get("versions") == [p._version for p in params]:
+                fresh = cache.pop("loss")
+                cache.pop("versions")
+                return fresh
+            return evaluate()
+
+        evaluate()
+        return closure
+
+    def step(self, X, rows: np.ndarray, problem):
+        import torch
+
+        active = set(rows.tolist())
+        host = np.asarray(to_numpy(X))
+        with torch.no_grad():
+            for i, b in enumerate(rows.tolist()):
+                self.params[b].copy_(torch.as_tensor(host[i]))
+        for unit in self.units:
+            running = [self.params[b] for b in unit.rows if b in active]
+            if not running:
+                continue
+            for b in unit.rows:
+                if b not in active:
+                    self.params[b].grad = None
+
+            def one_step(unit=unit, running=running):
+                closure = self.closure_for(problem, running)
+                if _accepts_closure(unit.optimizer):
+                    unit.optimizer.step(closure)
+                else:
+                    unit.optimizer.step()
+
+            _, unit.rng_state = _in_stream(unit.rng_state, one_step)
+            for p in running:
+                p.grad = None  # drop the graph the gradient holds
+        new = np.stack([self.params[b].detach().numpy() for b in rows.tolist()])
+        return backend_of(X).asarray(new) if not isinstance(X, np.ndarray) else new
+
+
+@dataclass(frozen=True, eq=False)
+class TorchOptimizer(Optimizer):
+    """``factory(params, **kwargs)`` -> a ``torch.optim.Optimizer``, run row by row (see module).
+
+    Args:
+        factory: a ``torch.optim.Optimizer`` subclass, or any callable taking the parameter
+            list (or list of parameter groups) and ``**kwargs`` and returning an optimizer.
+        kwargs: the constructor's keyword arguments; a list of B values makes B rows.
+        layout: ``"separate"`` (an optimizer per row) or ``"groups"`` (one, a group per row).
+        create_graph: build differentiable gradients (needed by second-order methods).
+        seed: the start of the random stream of every optimizer instance.
+    """
+
+    name: ClassVar[str] = "torch"
+    factory: Callable[..., Any] = None
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    layout: str = "separate"
+    create_graph: bool = True
+    seed: int = 0
+
+    class State(NamedTuple):
+        rows: object  # (B,) int: the batch row each current row of X is
+        runner: object  # the _Runner (parameters and optimizers of every row)
+
+    def __post_init__(self) -> None:
+        if not callable(self.factory):
+            raise ValueError(
+                f"factory must be an optimizer class or callable; got {self.factory!r}"
+            )
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {self.layout!r}")
+        if int(self.seed) != self.seed or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0; got {self.seed!r}")
+        object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
+        row_values(self.kwargs)  # one-line error for mismatched list lengths
+
+    @property
+    def label(self) -> str:
+        return getattr(self.factory, "__qualname__", None) or repr(self.factory)
+
+    def batch_size(self) -> int:
+        return row_values(self.kwargs)[0]
+
+    def hyperparameters(self, batch: int, backend) -> SimpleNamespace:
+        B = self.batch_size()
+        if B not in (1, batch):
+            raise ValueError(f"kwargs have {B} values but the batch has {batch} rows")
+        return SimpleNamespace()
+
+    def init(self, X, hp):
+        xp = backend_of(X).xp
+        rows = xp.arange(X.shape[0])
+        return self.State(rows, _Runner(self, X))
+
+    def step(self, X, state, hp, oracle):
+        rows = np.asarray(to_numpy(state.rows)) if is_array(state.rows) else state.rows
+        return state.runner.step(X, rows, oracle.problem), state
