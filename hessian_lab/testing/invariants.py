@@ -496,6 +496,19 @@ def coordinate_scale_invariance(kit: Kit) -> Outcome:
     return kit.search(name, drawn(), body)
 
 
+determinism.title = "determinism"
+rows_independent.title = "rows independent"
+permutation_equivariance.title = "permutation equivariance"
+translation_equivariance.title = "translation equivariance"
+sign_symmetry.title = "sign symmetry"
+fixed_point.title = "fixed point at the minimizer"
+convergence.title = "convergence on an easy quadratic"
+float64_floor.title = "float64 floor (no hidden float32)"
+separability.title = "separability (elementwise)"
+rotation_equivariance.title = "rotation equivariance"
+loss_scale_invariance.title = "loss-scale invariance"
+coordinate_scale_invariance.title = "coordinate-scale invariance"
+
 #: every check in the order it runs (determinism first: the others ask its result)
 INVARIANTS: tuple[Callable[[Kit], Outcome], ...] = (
     determinism,
