@@ -107,6 +107,15 @@ def compare(
     )
 
 
+#: the most runs of the body while shrinking a failure (the counterexample found so far
+#: is reported when the budget ends: small already, if not the smallest)
+SHRINK_CALLS = 40
+
+
+class _ShrinkBudget(BaseException):
+    """Ends hypothesis's shrinking early (a BaseException: hypothesis does not catch it)."""
+
+
 class Found(Exception):
     """An example violates the invariant: ``case`` and ``message``."""
 
@@ -131,9 +140,13 @@ def explore(strategy, body: Callable, examples: int, seed: int) -> Search:
     optimizer counts as a failure. Hypothesis reruns the shrunk case last, so the last
     failure recorded is the minimal counterexample.
     """
-    state = {"valid": 0, "last": None}
+    state = {"valid": 0, "last": None, "after": 0}
 
     def test(case):
+        if state["last"] is not None:
+            state["after"] += 1
+            if state["after"] > SHRINK_CALLS:
+                raise _ShrinkBudget
         try:
             message = body(case)
         except Inconclusive:
@@ -158,7 +171,7 @@ def explore(strategy, body: Callable, examples: int, seed: int) -> Search:
     )(hypothesis_seed(seed)(given(strategy)(test)))
     try:
         run()
-    except Found:
+    except (Found, _ShrinkBudget):
         return Search(state["last"], state["valid"])
     except Unsatisfiable:
         return Search(None, 0)
