@@ -32,7 +32,7 @@ from ..optimizers.base import Optimizer
 from .step_function import StepFunction
 from .torch_optim import TorchOptimizer, is_torch_optimizer_class
 
-__all__ = ["TargetError", "load_target", "parse_kwargs", "adapt", "describe"]
+__all__ = ["TargetError", "load_target", "parse_kwargs", "adapt", "describe", "register"]
 
 _MAX_KWARGS_TEXT = 2000
 
@@ -238,3 +238,43 @@ def group_options(optimizer: Optimizer) -> dict[str, Any] | None:
     finally:
         torch.random.set_rng_state(state)
     return {k: v for k, v in made.param_groups[0].items() if k != "params"}
+
+
+def register(name: str, obj: Any, *, replace: bool = False, **kwargs: Any):
+    """Put an adapted optimizer into the catalog as ``name``; return its catalog entry.
+
+    ``obj`` is anything :func:`adapt` takes (a ``torch.optim.Optimizer`` subclass, a
+    factory, a step function); ``kwargs`` become the defaults of its class, so
+    ``hessian_lab.make_optimizer(name)`` and ``hessian_lab.OPTIMIZERS[name]`` build it and
+    the engine runs it like a built-in optimizer.
+
+        >>> import torch
+        >>> register("torch-sgd", torch.optim.SGD, lr=0.1).name
+        'torch-sgd'
+        >>> from hessian_lab import catalog
+        >>> catalog.unregister("torch-sgd")
+    """
+    from dataclasses import field, fields, make_dataclass
+
+    from .. import catalog
+
+    base = adapt(obj, kwargs)
+    if base.name and type(base).__module__.startswith("hessian_lab.optimizers"):
+        raise TargetError(f"{name}: built-in optimizers are in the catalog already")
+    validate(base)
+    ident = "".join(ch if ch.isalnum() else "_" for ch in name)
+
+    def default(value):
+        if isinstance(value, Mapping):  # a mapping default must be made per instance
+            return field(default_factory=lambda: dict(value))
+        return field(default=value)
+
+    cls = make_dataclass(
+        f"Adapted_{ident}",
+        [(f.name, f.type, default(getattr(base, f.name))) for f in fields(base)],
+        bases=(type(base),),
+        frozen=True,
+        eq=False,
+        namespace={"name": name, "__doc__": f"{name}: {type(base).__name__} of {obj!r}."},
+    )
+    return catalog.register(cls, replace=replace)

@@ -90,9 +90,9 @@ def _decays(optimizer, kwargs) -> bool:
 
 def _native(like: str, optimizer, kwargs, seed: int):
     """The built-in optimizer NAME at the target's hyperparameters, or why there is none."""
-    from ..optimizers import OPTIMIZERS
+    from .. import catalog
 
-    cls = OPTIMIZERS[like]
+    cls = catalog.entry(like).load()
     options = group_options(optimizer) if isinstance(optimizer, TorchOptimizer) else None
     if options is None:
         options = dict(kwargs)
@@ -138,7 +138,7 @@ def check_optimizer(
     Raises ValueError (a one-line message) for an unusable target, kwargs, ``like`` or
     ``assume``.
     """
-    from ..optimizers import OPTIMIZERS
+    from .. import catalog
 
     assume = frozenset(assume)
     unknown = sorted(assume - set(PROPERTIES))
@@ -146,8 +146,8 @@ def check_optimizer(
         raise ValueError(
             f"assume: unknown property {unknown[0]!r}; allowed: {', '.join(PROPERTIES)}"
         )
-    if like is not None and like not in OPTIMIZERS:
-        raise ValueError(f"like: unknown optimizer {like!r}; allowed: {', '.join(OPTIMIZERS)}")
+    if like is not None:
+        catalog.entry(like)  # ValueError naming the allowed optimizers
     if int(examples) != examples or examples < 1:
         raise ValueError(f"examples must be an integer >= 1; got {examples!r}")
     label = _label(target)
