@@ -8,8 +8,15 @@ import torch
 import torch_optimizer
 
 import hessian_lab as hl
-from hessian_lab.adapters import StepFunction, TargetError, TorchOptimizer, adapt, load_target
-from hessian_lab.adapters import parse_kwargs, register
+from hessian_lab.adapters import (
+    StepFunction,
+    TargetError,
+    TorchOptimizer,
+    adapt,
+    load_target,
+    parse_kwargs,
+    register,
+)
 from hessian_lab.testing.runs import trajectory
 
 VALLEY = hl.steep_valley()
@@ -18,11 +25,18 @@ VALLEY = hl.steep_valley()
 def test_torch_sgd_sweep_equals_the_engine_gd_row_by_row():
     """Three learning rates as three rows: statuses, steps and loss histories as GD's."""
     lrs = [0.015, 0.019, 0.0201]  # the last one is past lr_max = 0.02: diverges
-    adapted = hl.run(VALLEY, TorchOptimizer(torch.optim.SGD, {"lr": lrs}), [0.0, 0.0],
-                     bound=5, max_steps=600, record="loss")
+    adapted = hl.run(
+        VALLEY,
+        TorchOptimizer(torch.optim.SGD, {"lr": lrs}),
+        [0.0, 0.0],
+        bound=5,
+        max_steps=600,
+        record="loss",
+    )
     builtin = hl.run(VALLEY, hl.GD(lr=lrs), [0.0, 0.0], bound=5, max_steps=600, record="loss")
-    assert adapted.status.tolist() == builtin.status.tolist() == [
-        "converged", "converged", "diverged"]
+    assert (
+        adapted.status.tolist() == builtin.status.tolist() == ["converged", "converged", "diverged"]
+    )
     np.testing.assert_array_equal(adapted.steps, builtin.steps)
     np.testing.assert_allclose(adapted.loss_history, builtin.loss_history, rtol=1e-9, atol=1e-12)
 
@@ -51,8 +65,13 @@ def test_rows_finish_independently_and_match_their_single_runs():
     opt = TorchOptimizer(torch.optim.RMSprop, {"lr": [0.01, 0.03]})
     both = hl.run(VALLEY, opt, [0.0, 0.0], tol=1e-8, max_steps=3000)
     for b, lr in enumerate([0.01, 0.03]):
-        alone = hl.run(VALLEY, TorchOptimizer(torch.optim.RMSprop, {"lr": lr}), [0.0, 0.0],
-                       tol=1e-8, max_steps=3000)
+        alone = hl.run(
+            VALLEY,
+            TorchOptimizer(torch.optim.RMSprop, {"lr": lr}),
+            [0.0, 0.0],
+            tol=1e-8,
+            max_steps=3000,
+        )
         assert both.status[b] == alone.status[0]
         assert both.steps[b] == alone.steps[0]
     assert both.steps[0] != both.steps[1]
@@ -95,7 +114,11 @@ def test_targets_resolve_by_module_or_file(tmp_path):
 
 def test_kwargs_are_literals_only():
     assert parse_kwargs("lr=1e-2, betas=(0.9,0.99), amsgrad=true, steps=[1,2]") == {
-        "lr": 0.01, "betas": (0.9, 0.99), "amsgrad": True, "steps": [1, 2]}
+        "lr": 0.01,
+        "betas": (0.9, 0.99),
+        "amsgrad": True,
+        "steps": [1, 2],
+    }
     for bad in ("lr=__import__('os').getcwd()", "lr=1+1", "lr='a'", "lr", "lr=1,lr=2", "=3"):
         with pytest.raises(TargetError):
             parse_kwargs(bad)

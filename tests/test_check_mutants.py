@@ -93,7 +93,7 @@ class MiniSGD(torch.optim.Optimizer):
 
 def noisy_sgd(x, g, state, lr=0.1):
     """A step function with unseeded noise (a dropout-like jitter on the gradient)."""
-    return x - lr * g * (1 + 1e-6 * np.random.standard_normal(x.shape)), state
+    return x - lr * g * (1 + 1e-6 * np.random.default_rng().standard_normal(x.shape)), state
 
 
 def sgd_step(x, g, state, lr=0.1):
@@ -114,7 +114,13 @@ MUTANTS = [
     (MiniAdam, {"lr": 0.05}, "no bias correction", "parity", "adam"),
     (MiniAdam, {"lr": 0.05}, "shared state", "rows independent", None),
     (MiniSGD, {"lr": 0.1}, "drift", "fixed point at the minimizer", None),
-    (MiniSGD, {"lr": 0.05, "momentum": 0.5}, "momentum sign", "convergence on an easy quadratic", None),
+    (
+        MiniSGD,
+        {"lr": 0.05, "momentum": 0.5},
+        "momentum sign",
+        "convergence on an easy quadratic",
+        None,
+    ),
     (MiniSGD, {"lr": 0.3}, "hidden float32", "float64 floor (no hidden float32)", None),
     (MiniSGD, {"lr": 0.1}, "coordinate-dependent step", "permutation equivariance", None),
     (MiniSGD, {"lr": 0.1}, "sign-dependent step", "sign symmetry", None),
@@ -153,7 +159,9 @@ def test_sgd_is_not_rotation_equivariant_after_per_coordinate_clipping():
         return x - lr * np.clip(g, -0.2, 0.2), state
 
     assert verdict(clipped, "rotation equivariance", assume={"rotation-equivariant"}).status == FAIL
-    assert verdict(sgd_step, "rotation equivariance", assume={"rotation-equivariant"}).status == PASS
+    assert (
+        verdict(sgd_step, "rotation equivariance", assume={"rotation-equivariant"}).status == PASS
+    )
 
 
 def test_mini_adam_matches_torch_adam_to_1e10():

@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_the_course_has_its_five_notebooks():
+def test_the_course_has_its_six_notebooks():
     names = [path.name for path in NOTEBOOKS]
     assert names == [
         "01_ill_conditioning.ipynb",
@@ -19,6 +19,7 @@ def test_the_course_has_its_five_notebooks():
         "03_adaptive_methods.ipynb",
         "04_hutchinson_and_adahessian.ipynb",
         "05_exercises.ipynb",
+        "06_check_your_optimizer.ipynb",
     ]
 
 
