@@ -149,6 +149,33 @@ class Kit:
             return Outcome(name, NA, "not deterministic for a fixed seed (see determinism)")
         return None
 
+    def gate(self, name: str, declared=(), hint: str = "", noise: str = "") -> Outcome | None:
+        """``not applicable`` when a property in ``declared`` is not assumed, when the
+        method is not deterministic (the comparison would mean nothing), or when its noise
+        matters on ``noise`` quadratics (``"rotated"``/``"diagonal"``); else None."""
+        missing = [p for p in declared if p not in self.assume]
+        if missing:
+            return Outcome(name, NA, hint or f"not declared (--assume {missing[0]})")
+        blocked = self.needs_determinism(name)
+        if blocked is None and noise and self.noise_matters(noise):
+            return Outcome(
+                name,
+                NA,
+                f"stochastic: its noise changes the iterates on {noise} "
+                "quadratics, and the compared runs draw misaligned random numbers",
+            )
+        return blocked
+
+    def aligned_gate(self, name: str) -> tuple[Outcome | None, bool | None, str]:
+        """:meth:`gate`, then :meth:`aligned_kind`: (outcome or None, rotated, note)."""
+        blocked = self.needs_determinism(name)
+        if blocked:
+            return blocked, None, ""
+        rotated, why = self.aligned_kind(name)
+        if rotated is None:
+            return Outcome(name, NA, why), None, why
+        return None, rotated, why
+
 
 # ---------------------------------------------------------------------------- checks
 
@@ -174,12 +201,9 @@ def rows_independent(kit: Kit) -> Outcome:
     """Three starts as one batch (one optimizer, a parameter group per row) equal each
     start run alone: no state is shared between parameters."""
     name = "rows independent"
-    skip = kit.needs_determinism(name)
-    if skip:
-        return skip
-    rotated, why = kit.aligned_kind(name)
-    if rotated is None:
-        return Outcome(name, NA, why)
+    blocked, rotated, why = kit.aligned_gate(name)
+    if blocked:
+        return blocked
 
     def body(case):
         problem = case.problem()
@@ -207,12 +231,9 @@ def _permutation(case: Case) -> np.ndarray:
 def permutation_equivariance(kit: Kit) -> Outcome:
     """Permuting the coordinates of the problem and the start permutes the iterates."""
     name = "permutation equivariance"
-    skip = kit.needs_determinism(name)
-    if skip:
-        return skip
-    rotated, why = kit.aligned_kind(name)
-    if rotated is None:
-        return Outcome(name, NA, why)
+    blocked, rotated, why = kit.aligned_gate(name)
+    if blocked:
+        return blocked
 
     def body(case):
         perm = _permutation(case)
@@ -403,13 +424,9 @@ def float64_floor(kit: Kit) -> Outcome:
 def separability(kit: Kit) -> Outcome:
     """``elementwise``: on a diagonal quadratic each coordinate runs as its own 1-D problem."""
     name = "separability (elementwise)"
-    if "elementwise" not in kit.assume:
-        return Outcome(name, NA, "not declared (--assume elementwise)")
-    skip = kit.needs_determinism(name)
-    if skip:
-        return skip
-    if kit.noise_matters("diagonal"):
-        return Outcome(name, NA, "stochastic: the 1-D runs draw other random numbers")
+    blocked = kit.gate(name, ("elementwise",), noise="diagonal")
+    if blocked:
+        return blocked
 
     def body(case):
         reference, sens = kit.calibrated(case)
@@ -427,13 +444,9 @@ def separability(kit: Kit) -> Outcome:
 def rotation_equivariance(kit: Kit) -> Outcome:
     """``rotation-equivariant``: rotating problem and start by U rotates the iterates."""
     name = "rotation equivariance"
-    if "rotation-equivariant" not in kit.assume:
-        return Outcome(name, NA, "not declared (--assume rotation-equivariant)")
-    skip = kit.needs_determinism(name)
-    if skip:
-        return skip
-    if kit.noise_matters("rotated"):
-        return Outcome(name, NA, "stochastic: a rotated copy draws misaligned random numbers")
+    blocked = kit.gate(name, ("rotation-equivariant",), noise="rotated")
+    if blocked:
+        return blocked
 
     def body(case):
         if case.dim < 2:
@@ -450,11 +463,9 @@ def rotation_equivariance(kit: Kit) -> Outcome:
 def loss_scale_invariance(kit: Kit) -> Outcome:
     """``scale-invariant``: ``f -> a f`` (a in [1e-2, 1e2]) leaves the iterates unchanged."""
     name = "loss-scale invariance"
-    if "scale-invariant" not in kit.assume:
-        return Outcome(name, NA, "not declared (--assume scale-invariant)")
-    skip = kit.needs_determinism(name)
-    if skip:
-        return skip
+    blocked = kit.gate(name, ("scale-invariant",))
+    if blocked:
+        return blocked
 
     @st.composite
     def drawn(draw):
@@ -474,11 +485,10 @@ def coordinate_scale_invariance(kit: Kit) -> Outcome:
     """``scale-invariant`` and ``elementwise``: scaling each coordinate's curvature by its
     own ``a_i`` on a diagonal quadratic leaves the iterates unchanged."""
     name = "coordinate-scale invariance"
-    if not {"scale-invariant", "elementwise"} <= kit.assume:
-        return Outcome(name, NA, "needs both --assume scale-invariant and elementwise")
-    skip = kit.needs_determinism(name)
-    if skip:
-        return skip
+    hint = "needs both --assume scale-invariant and elementwise"
+    blocked = kit.gate(name, ("scale-invariant", "elementwise"), hint)
+    if blocked:
+        return blocked
 
     @st.composite
     def drawn(draw):
