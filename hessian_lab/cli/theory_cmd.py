@@ -102,7 +102,7 @@ def theory(
     quantities, why = theory_quantities(problem)
     if quantities is None:
         raise CLIError(f"{given}: {why}")
-    formulas = dict(rates.formulas())
+    formulas = dict(rates.printed_formulas())  # simplest forms, shipped with the package
     x0 = [1.0] * problem.dim
     predictions = {}
     for label, name, texts in catalog.predicted_points():

@@ -40,6 +40,25 @@ FORMULAS = {
     "rate_nag_textbook": "sqrt(L)*(L/mu - 1)/(sqrt(mu)*(L**(3/2)/mu**(3/2) + L/mu))",
 }
 
+# The same, in kappa and in their simplest forms, for display.
+PRINTED = {
+    "lambda_min": "mu",
+    "lambda_max": "L",
+    "kappa": "L/mu",
+    "lr_max": "2/L",
+    "lr_opt": "2/(L + mu)",
+    "rate_opt": "(kappa - 1)/(kappa + 1)",
+    "lr_hb_opt": "4/(sqrt(L) + sqrt(mu))**2",
+    "beta_hb_opt": "((sqrt(kappa) - 1)/(sqrt(kappa) + 1))**2",
+    "rate_hb_opt": "(sqrt(kappa) - 1)/(sqrt(kappa) + 1)",
+    "lr_nag_opt": "4/(3*L + mu)",
+    "beta_nag_opt": "(sqrt(3*kappa + 1) - 2)/(sqrt(3*kappa + 1) + 2)",
+    "rate_nag_opt": "1 - 2/sqrt(3*kappa + 1)",
+    "lr_nag_textbook": "1/L",
+    "beta_nag_textbook": "(sqrt(kappa) - 1)/(sqrt(kappa) + 1)",
+    "rate_nag_textbook": "1 - 1/sqrt(kappa)",
+}
+
 # Each iteration matrix's recurrence w_{t+1} = a w_t - b w_{t-1}: a and b as products
 # of factors, each factor a sum of terms (c, i, j) = c * beta**i * h**j, h = lr * lambda.
 RECURRENCES = {

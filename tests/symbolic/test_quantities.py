@@ -70,3 +70,37 @@ def test_named_quantities_and_float_expressions_do_not_import_sympy():
     value, imported = out.stdout.split()
     assert float(value) == pytest.approx(0.5 * 2 / 101)
     assert imported == "False"
+
+
+# Forms stated by hand (the literature's, written simply): the printed form may not be longer.
+STATED = {
+    "rate_opt": "(kappa - 1)/(kappa + 1)",
+    "lr_hb_opt": "4/(sqrt(L) + sqrt(mu))**2",
+    "beta_hb_opt": "((sqrt(kappa) - 1)/(sqrt(kappa) + 1))**2",
+    "rate_hb_opt": "(sqrt(kappa) - 1)/(sqrt(kappa) + 1)",
+    "lr_nag_opt": "4/(3*L + mu)",
+    "beta_nag_opt": "(sqrt(3*kappa + 1) - 2)/(sqrt(3*kappa + 1) + 2)",
+    "rate_nag_opt": "1 - 2/sqrt(3*kappa + 1)",
+    "beta_nag_textbook": "(sqrt(kappa) - 1)/(sqrt(kappa) + 1)",
+    "rate_nag_textbook": "1 - 1/sqrt(kappa)",
+}
+
+
+def test_printed_formulas_are_the_derivation_in_forms_no_longer_than_the_stated_ones():
+    assert Q.PRINTED == R.printed_texts(), "run `python -m hessian_lab.symbolic.rates`"
+    derived, printed = R.formulas(), R.printed_formulas()
+    symbols = {"kappa": R.kappa, "mu": R.mu, "L": R.L}
+    for name, expr in printed.items():
+        assert str(expr) == Q.PRINTED[name]  # prints as shipped
+        assert sympy.simplify(expr - derived[name]) == 0, name
+        for kappa in (1.5, 100.0, 1e6):
+            at = {R.kappa: sympy.Float(kappa, 40), R.mu: 1, R.L: sympy.Float(kappa, 40)}
+            assert float(expr.subs(at).evalf(40)) == pytest.approx(
+                float(derived[name].subs(at).evalf(40)), rel=1e-14
+            )
+        if name in STATED:
+            stated = sympy.sympify(STATED[name], locals=symbols)
+            assert sympy.simplify(stated - derived[name]) == 0, name  # the table is right
+            assert len(Q.PRINTED[name]) <= len(STATED[name]), (name, Q.PRINTED[name])
+    assert "(1 - sqrt(kappa))" not in str(printed["beta_hb_opt"])
+    assert "1 - 2/sqrt(3*kappa + 1)" == str(printed["rate_nag_opt"])
