@@ -1,20 +1,432 @@
 """Studies: the library calls behind the CLI's commands, each returning plain data.
 
 Each study runs the engine (and the theory bridge where it applies) and returns a
-dataclass; the CLI renders it, and experiments and notebooks can call it as well.
+dataclass; ``hessian-lab run | sweep | hutchinson`` render them, and experiments and
+notebooks can call them as they are:
 
+- :func:`compare`: several optimizers on one problem from one start -> each run's engine
+  result next to the theory's predicted rate and steps;
+- :func:`sweep`: one optimizer over a grid of one or two hyperparameters in ONE batched
+  engine call -> per-point results and predictions, the fastest point, the theoretical
+  optimum (from the catalog) and the stability boundary (predicted rate = 1);
+- :func:`hutchinson_curve`: Hutchinson's estimate of ``diag H`` from N Rademacher probes,
+  its error against N next to the derived standard deviation;
 - :func:`stationary_start`: is a start point a stationary point that is not a minimizer?
+
+    >>> import hessian_lab as hl
+    >>> study = sweep(hl.steep_valley(), "gd", [Axis("lr", np.geomspace(1e-3, 0.03, 8), "log")],
+    ...               x0=[0.0, 0.0])
+    >>> round(study.boundary, 12), round(study.optimum["lr"], 6)   # lr_max = 2/100, lr* = 2/101
+    (0.02, 0.019802)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
-__all__ = ["stationary_start"]
+__all__ = [
+    "Axis",
+    "ComparedRun",
+    "Comparison",
+    "EstimatorCurve",
+    "SweepStudy",
+    "compare",
+    "hutchinson_curve",
+    "stationary_start",
+    "sweep",
+    "theory_optimum",
+]
+
+#: points per axis of the fine grid on which a 2-D stability boundary is traced
+BOUNDARY_POINTS = 240
 
 
+# --------------------------------------------------------------------------- predictions
+def _predict(problem, optimizer, x0, criterion, tol, max_steps):
+    """``(steps (B,), rate (B,), note)`` from the theory bridge; NaN where it has none."""
+    from .theory import predict
+
+    try:
+        p = predict(problem, optimizer, x0, criterion=criterion, tol=tol, max_steps=max_steps)
+    except (ValueError, ArithmeticError, ImportError) as error:
+        return None, None, f"no prediction: {error}"
+    return np.asarray(p.steps, float), np.asarray(p.rate, float), p.note
+
+
+def _quantities(problem) -> dict[str, float] | None:
+    """The named theory quantities (``lr_opt``, ...) of a quadratic, else None."""
+    if getattr(problem, "eigenvalues", None) is None:
+        return None
+    from .theory import named_quantities
+
+    try:
+        return {k: float(v) for k, v in named_quantities(problem).items()}
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- compare
+@dataclass
+class ComparedRun:
+    """One optimizer's run: the engine's one-row result and the theory's prediction."""
+
+    label: str
+    optimizer: Any
+    result: Any  # RunResult with B = 1 (histories when recorded)
+    predicted_steps: int | None  # None: no closed form, or not within max_steps
+    predicted_rate: float | None
+    prediction_note: str
+
+
+@dataclass
+class Comparison:
+    """:func:`compare`'s result: ``runs`` in the order the optimizers were given."""
+
+    x0: list[float]
+    criterion: str
+    tol: float
+    max_steps: int
+    runs: list[ComparedRun] = field(default_factory=list)
+
+
+def compare(
+    problem,
+    optimizers: Mapping[str, Any],
+    x0: Sequence[float],
+    *,
+    criterion: str = "loss",
+    tol: float = 1e-6,
+    max_steps: int = 10_000,
+    bound: float | None = None,
+    record: Sequence[str] = (),
+    backend: Any = "numpy",
+) -> Comparison:
+    """Run each of ``optimizers`` (label -> optimizer) on ``problem`` from ``x0``.
+
+    Each run is its own engine call (B = 1) with the same stopping rule; where the theory
+    bridge has a closed form (GD, heavy ball, Nesterov, Newton on a quadratic), the
+    predicted steps and rate come with it.
+    """
+    from .engine import DEFAULT_BOUND
+    from .engine import run as engine_run
+
+    out = Comparison([float(v) for v in x0], criterion, tol, max_steps)
+    for label, optimizer in optimizers.items():
+        result = engine_run(
+            problem,
+            optimizer,
+            x0,
+            criterion=criterion,
+            tol=tol,
+            max_steps=max_steps,
+            bound=DEFAULT_BOUND if bound is None else bound,
+            record=record,
+            backend=backend,
+        )
+        steps, rate, note = _predict(problem, optimizer, x0, criterion, tol, max_steps)
+        out.runs.append(
+            ComparedRun(
+                label,
+                optimizer,
+                result,
+                None if steps is None else _int_or_none(steps[0]),
+                None if rate is None else _float_or_none(rate[0]),
+                note,
+            )
+        )
+    return out
+
+
+def _float_or_none(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _int_or_none(value) -> int | None:
+    value = _float_or_none(value)
+    return None if value is None else int(round(value))
+
+
+# --------------------------------------------------------------------------- sweep
+@dataclass
+class Axis:
+    """One swept hyperparameter: its ``name`` (``beta1``/``beta2`` for a part of ``betas``),
+    its ``values`` and their ``scale`` (``"log"`` or ``"lin"``, for plots and boundaries)."""
+
+    name: str
+    values: Sequence[float]
+    scale: str = "lin"
+
+    def __post_init__(self) -> None:
+        self.values = np.asarray(self.values, dtype=float)
+        if self.values.ndim != 1 or self.values.size == 0:
+            raise ValueError(f"axis {self.name!r}: values must be a non-empty 1-D sequence")
+        if self.scale not in ("log", "lin"):
+            raise ValueError(f"axis {self.name!r}: scale must be 'log' or 'lin'")
+
+
+@dataclass
+class SweepStudy:
+    """:func:`sweep`'s result. Rows run over the grid with the first axis fastest.
+
+    ``columns``: axis name -> ``(B,)`` values of each row; ``predicted_steps`` and
+    ``predicted_rate``: ``(B,)`` (NaN where no prediction) or None when the theory has no
+    closed form; ``best``: the fastest converged row (its index) or None; ``optimum``:
+    axis name -> the theory's optimal value when every axis has one; ``boundary``: where
+    the predicted rate crosses 1 - a value for one axis, ``(x, y, rate (ny, nx))`` on a
+    fine grid for two - or None.
+    """
+
+    optimizer_name: str
+    optimizer: Any  # the optimizer over the whole grid (vector hyperparameters)
+    axes: list[Axis]
+    columns: dict[str, np.ndarray]
+    result: Any  # RunResult, one row per grid point
+    predicted_steps: np.ndarray | None
+    predicted_rate: np.ndarray | None
+    prediction_note: str
+    best: int | None
+    optimum: dict[str, float] | None
+    boundary: Any
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(n,)`` or ``(ny, nx)``: the grid as an array (second axis slowest)."""
+        return tuple(a.values.size for a in reversed(self.axes))
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Grid point ``i`` as plain values: axis values, the engine's row, predictions."""
+        row = self.result.row(i)
+        out: dict[str, Any] = {name: float(col[i]) for name, col in self.columns.items()}
+        out.update(
+            status=row["status"],
+            steps=row["steps"],
+            diverged_at=row["diverged_at"],
+            final_loss=row["final_loss"],
+            predicted_steps=None
+            if self.predicted_steps is None
+            else _int_or_none(self.predicted_steps[i]),
+            predicted_rate=None
+            if self.predicted_rate is None
+            else _float_or_none(self.predicted_rate[i]),
+        )
+        return out
+
+
+def grid_columns(axes: Sequence[Axis]) -> dict[str, np.ndarray]:
+    """Each axis as a ``(B,)`` column of the grid, the first axis varying fastest."""
+    mesh = np.meshgrid(*[a.values for a in axes], indexing="xy")
+    return {a.name: m.ravel() for a, m in zip(axes, mesh, strict=True)}
+
+
+def optimizer_over(name: str, fixed: Mapping[str, Any], columns: Mapping[str, Any]):
+    """``name``'s optimizer with ``fixed`` hyperparameters and the swept ``columns``.
+
+    A column named ``beta1`` or ``beta2`` sets one part of the pair ``betas``.
+    """
+    from .optimizers import make_optimizer
+
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in fixed.items()}
+    for key, column in columns.items():
+        if key in ("beta1", "beta2"):
+            betas = list(kwargs.get("betas", _default(name, "betas")))
+            betas[0 if key == "beta1" else 1] = column
+            kwargs["betas"] = tuple(betas)
+        else:
+            kwargs[key] = column
+    return make_optimizer(name, **kwargs)
+
+
+def _default(name: str, key: str):
+    from . import catalog
+
+    found = [f for f in fields(catalog.entry(name).load()) if f.name == key]
+    if not found:
+        raise ValueError(f"{name} has no hyperparameter {key!r}")
+    return found[0].default
+
+
+def theory_optimum(problem, name: str, axes: Sequence[Axis]) -> dict[str, float] | None:
+    """Axis name -> the theory's optimal value (from the catalog's ``optimum``), when the
+    problem is a quadratic and every axis has one; else None."""
+    from . import catalog
+
+    table = catalog.entry(name).optimum
+    quantities = _quantities(problem)
+    if not quantities or not all(a.name in table for a in axes):
+        return None
+    return {a.name: quantities[table[a.name]] for a in axes}
+
+
+def _rate_of(problem, name, fixed, x0, columns) -> np.ndarray | None:
+    _, rate, _ = _predict(problem, optimizer_over(name, fixed, columns), x0, "loss", 1.0, 0)
+    return rate
+
+
+def stability_boundary_1d(problem, name, fixed, axis: Axis, x0) -> float | None:
+    """The axis value where the predicted rate first crosses 1, to float precision: the
+    first sign change on the axis' points, then bisection on the predicted rate."""
+    values = axis.values
+    rate = _rate_of(problem, name, fixed, x0, {axis.name: values})
+    if rate is None:
+        return None
+    above = np.isfinite(rate) & (rate >= 1)
+    below = np.isfinite(rate) & (rate < 1)
+    crossing = np.flatnonzero(below[:-1] & above[1:])
+    if crossing.size == 0:
+        return None
+    low, high = float(values[crossing[0]]), float(values[crossing[0] + 1])
+    for _ in range(80):
+        middle = math.sqrt(low * high) if axis.scale == "log" and low > 0 else (low + high) / 2
+        if middle in (low, high):
+            break
+        r = _rate_of(problem, name, fixed, x0, {axis.name: np.array([middle])})[0]
+        low, high = (middle, high) if r < 1 else (low, middle)
+    return high
+
+
+def stability_map_2d(problem, name, fixed, axes: Sequence[Axis], x0, points=BOUNDARY_POINTS):
+    """``(x, y, rate (ny, nx))``: the predicted rate on a fine grid over the axes' ranges
+    (each on its own scale); its level 1 is the stability boundary. None without theory."""
+    spaced = {"log": np.geomspace, "lin": np.linspace}
+    fine = [Axis(a.name, spaced[a.scale](a.values[0], a.values[-1], points), a.scale) for a in axes]
+    rate = _rate_of(problem, name, fixed, x0, grid_columns(fine))
+    if rate is None or not np.any(np.isfinite(rate)):
+        return None
+    return fine[0].values, fine[1].values, rate.reshape(points, points)
+
+
+def sweep(
+    problem,
+    name: str,
+    axes: Sequence[Axis],
+    x0: Sequence[float],
+    *,
+    fixed: Mapping[str, Any] | None = None,
+    criterion: str = "loss",
+    tol: float = 1e-6,
+    max_steps: int = 10_000,
+    bound: float | None = None,
+    backend: Any = "numpy",
+    progress: Callable[[int, int], None] | None = None,
+    boundary: bool = True,
+) -> SweepStudy:
+    """Optimizer ``name`` over the grid of ``axes`` (one or two), in ONE engine call.
+
+    ``fixed``: the other hyperparameters. ``boundary=False`` skips the stability
+    boundary (it costs a fine grid of predictions for two axes).
+    """
+    from .engine import DEFAULT_BOUND
+    from .engine import run as engine_run
+
+    axes = list(axes)
+    if not 1 <= len(axes) <= 2:
+        raise ValueError(f"a sweep takes one or two axes; got {len(axes)}")
+    if len({a.name for a in axes}) != len(axes):
+        raise ValueError("a sweep's axes need different names")
+    fixed = dict(fixed or {})
+    columns = grid_columns(axes)
+    optimizer = optimizer_over(name, fixed, columns)
+    result = engine_run(
+        problem,
+        optimizer,
+        x0,
+        criterion=criterion,
+        tol=tol,
+        max_steps=max_steps,
+        bound=DEFAULT_BOUND if bound is None else bound,
+        backend=backend,
+        progress=progress,
+    )
+    steps, rate, note = _predict(problem, optimizer, x0, criterion, tol, max_steps)
+    converged = np.flatnonzero(result.converged)
+    best = int(converged[np.argmin(result.steps[converged])]) if converged.size else None
+    edge = None
+    if boundary and rate is not None:
+        if len(axes) == 1:
+            edge = stability_boundary_1d(problem, name, fixed, axes[0], x0)
+        else:
+            edge = stability_map_2d(problem, name, fixed, axes, x0)
+    return SweepStudy(
+        name,
+        optimizer,
+        axes,
+        columns,
+        result,
+        steps,
+        rate,
+        note,
+        best,
+        theory_optimum(problem, name, axes),
+        edge,
+    )
+
+
+# --------------------------------------------------------------------------- hutchinson
+@dataclass
+class EstimatorCurve:
+    """:func:`hutchinson_curve`'s result, for a ``(d, d)`` matrix and N probes.
+
+    ``truth``, ``estimate`` (the mean of all N probes), ``per_probe_std`` (the derived
+    standard deviation of one probe's estimate, ``sqrt(sum_{j != i} H_ij^2)``),
+    ``theoretical_std`` (of the N-probe mean, ``per_probe_std / sqrt(N)``) and
+    ``empirical_std``: ``(d,)``. ``probes``: ``(k,)`` probe counts on a log scale up to N;
+    ``rms``: the RMS error over the coordinates of the mean of the first n probes;
+    ``reference``: its derived value ``sqrt(mean_i per_probe_std_i^2 / n)``.
+    """
+
+    truth: np.ndarray
+    estimate: np.ndarray
+    per_probe_std: np.ndarray
+    theoretical_std: np.ndarray
+    empirical_std: np.ndarray
+    probes: np.ndarray
+    rms: np.ndarray
+    reference: np.ndarray
+
+
+def hutchinson_curve(H, probes: int, seed: int = 0, points: int = 30) -> EstimatorCurve:
+    """Hutchinson's diagonal estimate ``mean_s z_s * (H z_s)`` (Rademacher ``z``) of the
+    symmetric ``H`` from ``probes`` probes, and its error against the number of probes.
+
+    Probe ``s`` is the library's counter-based probe with seed ``s`` at step ``seed``: a
+    larger ``probes`` extends the same sample.
+    """
+    from .optimizers.adahessian import hutchinson_diagonal
+    from .optimizers.base import Oracle
+    from .problems import Quadratic
+    from .symbolic.hutchinson import diagonal_variance
+
+    H = np.asarray(H, dtype=float)
+    n = H.shape[0]
+    eigenvalues, Q = np.linalg.eigh(H)
+    oracle = Oracle(Quadratic(eigenvalues, rotation=Q))
+    # one probe per row: the running means give the estimate for every N at once
+    rows = hutchinson_diagonal(oracle, np.zeros((probes, n)), np.arange(probes), step=seed)
+    samples = np.asarray(rows, dtype=float)
+    truth = np.diag(H).copy()
+    means = np.cumsum(samples, axis=0) / np.arange(1, probes + 1)[:, None]
+    sigma = np.sqrt(diagonal_variance(H, "rademacher"))
+    counts = np.unique(np.round(np.logspace(0, np.log10(probes), points)).astype(int))
+    spread = samples.std(axis=0, ddof=1) / np.sqrt(probes) if probes > 1 else sigma * 0
+    return EstimatorCurve(
+        truth=truth,
+        estimate=means[-1],
+        per_probe_std=sigma,
+        theoretical_std=sigma / np.sqrt(probes),
+        empirical_std=spread,
+        probes=counts,
+        rms=np.sqrt(np.mean((means[counts - 1] - truth) ** 2, axis=1)),
+        reference=np.sqrt(np.mean(sigma**2)) / np.sqrt(counts),
+    )
+
+
+# --------------------------------------------------------------------------- starts
 def stationary_start(problem, x0: Sequence[float]) -> str | None:
     """Why ``x0`` is a trap, or None: a stationary point (``grad f(x0) = 0``) that is not a
     minimizer, where every gradient method takes zero steps and stays.
