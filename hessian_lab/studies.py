@@ -70,6 +70,18 @@ def _quantities(problem) -> dict[str, float] | None:
         return None
 
 
+def _engine(problem, optimizer, x0, rule: Mapping[str, Any], **extra):
+    """One engine call under the stopping ``rule`` (criterion, tol, max_steps, bound,
+    backend; ``bound=None`` is the engine's default)."""
+    from .engine import DEFAULT_BOUND
+    from .engine import run as engine_run
+
+    rule = dict(rule)
+    if rule.get("bound") is None:
+        rule["bound"] = DEFAULT_BOUND
+    return engine_run(problem, optimizer, x0, **rule, **extra)
+
+
 # --------------------------------------------------------------------------- compare
 @dataclass
 class ComparedRun:
@@ -112,22 +124,10 @@ def compare(
     bridge has a closed form (GD, heavy ball, Nesterov, Newton on a quadratic), the
     predicted steps and rate come with it.
     """
-    from .engine import DEFAULT_BOUND
-    from .engine import run as engine_run
-
     out = Comparison([float(v) for v in x0], criterion, tol, max_steps)
+    rule = dict(criterion=criterion, tol=tol, max_steps=max_steps, bound=bound, backend=backend)
     for label, optimizer in optimizers.items():
-        result = engine_run(
-            problem,
-            optimizer,
-            x0,
-            criterion=criterion,
-            tol=tol,
-            max_steps=max_steps,
-            bound=DEFAULT_BOUND if bound is None else bound,
-            record=record,
-            backend=backend,
-        )
+        result = _engine(problem, optimizer, x0, rule, record=record)
         steps, rate, note = _predict(problem, optimizer, x0, criterion, tol, max_steps)
         out.runs.append(
             ComparedRun(
@@ -321,9 +321,6 @@ def sweep(
     ``fixed``: the other hyperparameters. ``boundary=False`` skips the stability
     boundary (it costs a fine grid of predictions for two axes).
     """
-    from .engine import DEFAULT_BOUND
-    from .engine import run as engine_run
-
     axes = list(axes)
     if not 1 <= len(axes) <= 2:
         raise ValueError(f"a sweep takes one or two axes; got {len(axes)}")
@@ -332,17 +329,8 @@ def sweep(
     fixed = dict(fixed or {})
     columns = grid_columns(axes)
     optimizer = optimizer_over(name, fixed, columns)
-    result = engine_run(
-        problem,
-        optimizer,
-        x0,
-        criterion=criterion,
-        tol=tol,
-        max_steps=max_steps,
-        bound=DEFAULT_BOUND if bound is None else bound,
-        backend=backend,
-        progress=progress,
-    )
+    rule = dict(criterion=criterion, tol=tol, max_steps=max_steps, bound=bound, backend=backend)
+    result = _engine(problem, optimizer, x0, rule, progress=progress)
     steps, rate, note = _predict(problem, optimizer, x0, criterion, tol, max_steps)
     converged = np.flatnonzero(result.converged)
     best = int(converged[np.argmin(result.steps[converged])]) if converged.size else None
@@ -397,10 +385,9 @@ def hutchinson_curve(H, probes: int, seed: int = 0, points: int = 30) -> Estimat
     Probe ``s`` is the library's counter-based probe with seed ``s`` at step ``seed``: a
     larger ``probes`` extends the same sample.
     """
-    from .optimizers.adahessian import hutchinson_diagonal
+    from .hutchinson import diagonal_variance, hutchinson_diagonal
     from .optimizers.base import Oracle
     from .problems import Quadratic
-    from .symbolic.hutchinson import diagonal_variance
 
     H = np.asarray(H, dtype=float)
     n = H.shape[0]

@@ -295,3 +295,39 @@ def test_the_x0_help_names_every_presets_start():
     for found in presets.PRESETS.values():
         start = "(" + ",".join(f"{v:g}" for v in found.x0) + ")"
         assert f"{found.name} {start}" in text, (found.name, start)
+
+
+# --------------------------------------------------------------------------- options
+def test_a_config_is_the_commands_default_map(tmp_path):
+    """Any flag can come from the file, under its own name; a flag given still wins."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        'objective = "(w - 1)**2 + 10*(b + 2)**2"\nvars = ["w", "b"]\n'
+        'optimizer = "gd:lr=0.05"\ncriterion = "grad"\njson = true\nmax_steps = 7\n'
+    )
+    doc = json.loads(invoke("run", "--config", str(config), "--max-steps", "900").stdout)
+    assert doc["problem"]["vars"] == ["w", "b"] and doc["criterion"] == "grad"
+    assert doc["max_steps"] == 900 and doc["runs"][0]["status"] == "converged"
+    sweep_config = tmp_path / "s.toml"
+    sweep_config.write_text('grid = "lr=1e-3:0.02:3:log"\nmax-steps = 300\n')
+    doc = json.loads(invoke("sweep", "--config", str(sweep_config), "--json").stdout)
+    assert len(doc["rows"]) == 3 and doc["max_steps"] == 300
+    run_only = tmp_path / "r.toml"
+    run_only.write_text('plot3d = "s.png"\n')
+    line = one_error_line(invoke("sweep", "--config", str(run_only)), "unknown field 'plot3d'")
+    assert "grid" in line  # the allowed names are the command's own flags
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["run", "--seed", "-1"], ["--seed", ">= 0"]),
+        (["run", "--dim", "0"], ["--dim", ">= 1"]),
+        (["hutchinson", "--probes", "0"], ["--probes", ">= 1"]),
+        (["hutchinson", "--dim", "0"], ["--dim", ">= 1"]),
+        (["sweep", "--spectrum", "cubic"], ["--spectrum", "geometric"]),
+        (["theory", "--criterion", "fast"], ["--criterion", "loss"]),
+    ],
+)
+def test_click_checks_ranges_and_choices_in_one_line(args, fragments):
+    one_error_line(invoke(*args), *fragments)

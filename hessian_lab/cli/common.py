@@ -13,7 +13,6 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -21,10 +20,11 @@ import typer.core
 
 from .. import catalog, presets
 from . import memory
+from .config import config_defaults, find_config
+from .options import MAX_STEPS
 from .parsing import (
     CLIError,
     OptimizerSpec,
-    as_path,
     blame,
     check_memory,
     parse_list,
@@ -34,40 +34,9 @@ from .parsing import (
 )
 
 EXIT_BAD_INPUT = 2
-DEFAULT_MAX_MEMORY_GB = 4.0
 
 EXIT_PLOT_FAILED = 1  # the results were printed, a figure could not be drawn or written
-MAX_STEPS = 10**9
 PRESETS = tuple(presets.PRESETS)
-
-
-class Criterion(str, Enum):
-    loss = "loss"
-    distance = "distance"
-    grad = "grad"
-
-
-class BackendName(str, Enum):
-    auto = "auto"
-    numpy = "numpy"
-    torch = "torch"
-
-
-class DType(str, Enum):
-    float64 = "float64"
-    float32 = "float32"
-
-
-class Rotation(str, Enum):
-    none = "none"
-    random = "random"
-
-
-class Spectrum(str, Enum):
-    geometric = "geometric"
-    linear = "linear"
-    two_cluster = "two-cluster"
-    uniform = "uniform"
 
 
 # --------------------------------------------------------------------------- errors
@@ -82,15 +51,41 @@ def _is_usage_error(error: BaseException) -> bool:
     return any(cls.__name__ in ("UsageError", "BadParameter") for cls in type(error).__mro__)
 
 
+_RANGE_WORDS = (
+    ("<=x<=", " <= n <= "),
+    ("x>=", ">= "),
+    ("x<=", "<= "),
+    ("x>", "> "),
+    ("Input should be greater than or equal to ", "must be >= "),
+    ("Input should be less than or equal to ", "must be <= "),
+    ("Input should be greater than ", "must be > "),
+    ("Input should be less than ", "must be < "),
+)
+
+
+def _usage_message(error: BaseException) -> str:
+    """Click's / Typer's message in this CLI's words (``x>=1`` -> ``>= 1``)."""
+    text = error.format_message()
+    for theirs, ours in _RANGE_WORDS:
+        text = text.replace(theirs, ours)
+    return text
+
+
 class _OneLineParse:
-    """Usage errors while parsing (bad option values, unknown options) become one line."""
+    """Usage errors while parsing (bad option values, unknown options) become one line;
+    ``--config FILE`` becomes the command's default map (flags win over the file)."""
 
     def parse_args(self, ctx, args):
         try:
+            path = find_config(args) if any(p.name == "config" for p in self.params) else None
+            if path is not None:
+                ctx.default_map = {**(ctx.default_map or {}), **config_defaults(self, path)}
             return super().parse_args(ctx, args)
+        except CLIError as error:
+            raise fail(str(error)) from None
         except Exception as error:
             if _is_usage_error(error) and type(error).__name__ != "NoArgsIsHelpError":
-                raise fail(error.format_message()) from None
+                raise fail(_usage_message(error)) from None
             raise
 
 
@@ -212,115 +207,6 @@ def to_jsonable(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- config
-#: the TOML type every config field must have (booleans are never numbers)
-CONFIG_TYPES: dict[str, str] = {
-    **dict.fromkeys(("eigenvalues", "center", "x0"), "numbers"),
-    **dict.fromkeys(("dim", "seed", "max_steps"), "integer"),
-    **dict.fromkeys(("kappa", "lambda_min", "tol", "bound", "max_memory_gb"), "number"),
-    **dict.fromkeys(("vars", "optimizer", "grid"), "texts"),
-}
-_EXPECTED = {
-    "numbers": "a list of numbers such as [1, 100] or text such as '1,100'",
-    "integer": "an integer",
-    "number": "a number (or text such as '1e-6')",
-    "texts": "text or a list of texts",
-    "text": "text",
-}
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _has_type(value: Any, kind: str) -> bool:
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return _is_number(value) or isinstance(value, str)
-    if kind == "numbers":
-        items = value if isinstance(value, list) else None
-        return isinstance(value, str) or (
-            items is not None and all(_is_number(v) or isinstance(v, str) for v in items)
-        )
-    if kind == "texts":
-        return isinstance(value, str) or (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-        )
-    return isinstance(value, str)
-
-
-def _toml_type(value: Any) -> str:
-    names = {bool: "boolean", int: "integer", float: "float", str: "text", list: "array"}
-    return names.get(type(value), "table" if isinstance(value, dict) else type(value).__name__)
-
-
-def read_toml(path: Path, what: str = "--config") -> dict[str, Any]:
-    """A TOML file as a dict; unreadable, binary or invalid files are one-line errors.
-
-    UTF-8 with or without a byte-order mark is accepted."""
-    import tomllib
-
-    where = f"{what} {str(path)!r}"
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise CLIError(f"{where}: cannot read it ({error.strerror or error})") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CLIError(f"{where}: not a UTF-8 text file (TOML is text)") from None
-    if "\x00" in text:
-        raise CLIError(f"{where}: a binary file, not TOML text")
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise CLIError(f"{where}: not valid TOML ({error})") from None
-
-
-def load_config(path: str | Path | None, allowed: Sequence[str]) -> dict[str, Any]:
-    """A TOML config as ``{option_name: value}`` (dashes or underscores in keys).
-
-    Every value must have its field's type (``CONFIG_TYPES``; text elsewhere): a wrong one
-    is a one-line error naming the key and the type expected."""
-    if path is None:
-        return {}
-    path = as_path(path, "--config")
-    where = f"--config {str(path)!r}"
-    config = {}
-    for key, value in read_toml(path).items():
-        name = key.replace("-", "_")
-        if name == "optimizers":
-            name = "optimizer"
-        if name not in allowed:
-            shown = ", ".join(a.replace("_", "-") for a in allowed)
-            raise CLIError(f"{where}: unknown field {key!r}; allowed: {shown}")
-        kind = CONFIG_TYPES.get(name, "text")
-        if not _has_type(value, kind):
-            raise CLIError(
-                f"{where}: {key} must be {_EXPECTED[kind]}; got {value!r} ({_toml_type(value)})"
-            )
-        config[name] = value
-    return config
-
-
-def pick(flag: Any, config: Mapping[str, Any], name: str, default: Any = None) -> Any:
-    """The flag if given, else the config's value, else ``default``."""
-    if flag is not None and flag != [] and flag != ():
-        return flag
-    return config.get(name, default)
-
-
-def as_text_list(value: Any, what: str) -> list[str]:
-    """A repeatable option's values (a config may give one string or a list)."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise CLIError(f"{what} must be text or a list of texts; got {value!r}")
-
-
 def as_float(value: Any, what: str, positive: bool = False, at_least: float | None = None):
     if value is None:
         return None
@@ -380,9 +266,6 @@ class ProblemChoice:
     objective: Any = None
     vars: Any = None
     problem: Any = None
-
-
-PROBLEM_FIELDS = tuple(ProblemChoice.__dataclass_fields__)
 
 
 @dataclass
@@ -539,6 +422,26 @@ def _preset_problem(name: str, c: ProblemChoice) -> BuiltProblem:
     return BuiltProblem(problem, config, x0, None, "theory quantities need a quadratic", names)
 
 
+def problem_title(built) -> str:
+    """A short name of the problem for titles: the preset, the spectrum or the objective."""
+    c = built.config
+    if c.get("name"):
+        return str(c["name"])
+    if c["kind"] == "quadratic":
+        ev = c["eigenvalues"]
+        shown = ", ".join(f"{v:g}" for v in ev[:4]) + (", ..." if len(ev) > 4 else "")
+        return f"quadratic, eigenvalues ({shown})"
+    if c["kind"] == "expression":
+        return c["objective"]
+    return str(c.get("name", "problem"))
+
+
+def package_version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
 def warn_if_stationary(problem, x0: Sequence[float]) -> None:
     """One line on stderr when ``x0`` is a stationary point that is not a minimizer."""
     from ..studies import stationary_start
@@ -546,6 +449,70 @@ def warn_if_stationary(problem, x0: Sequence[float]) -> None:
     why = stationary_start(problem, x0)
     if why:
         echo_err(f"Warning: {why}; give another --x0")
+
+
+STEEP_VALLEY_BOUND = 5.0
+
+
+@dataclass
+class Settings:
+    """A run's start and stopping rule, checked: what ``run`` and ``sweep`` share."""
+
+    x0: list[float]
+    criterion: str
+    tol: float
+    max_steps: int
+    bound: float
+    backend: Any  # hessian_lab.backend.Backend
+
+    def engine_kwargs(self) -> dict[str, Any]:
+        return dict(
+            criterion=self.criterion,
+            tol=self.tol,
+            max_steps=self.max_steps,
+            bound=self.bound,
+            backend=self.backend,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The JSON keys every run-like command reports."""
+        return {
+            "x0": self.x0,
+            "criterion": self.criterion,
+            "tol": self.tol,
+            "max_steps": self.max_steps,
+            "bound": self.bound,
+            "backend": self.backend.name,
+            "device": self.backend.device,
+            "dtype": self.backend.dtype,
+        }
+
+
+def settings(built: BuiltProblem, x0, criterion, tol, max_steps, bound, backend, dtype):
+    """:class:`Settings` from the options (click already applied defaults and ranges)."""
+    from ..backend import get_backend
+
+    start = built.x0 if x0 is None else parse_list(x0, "--x0", built.problem.dim)
+    default_bound = STEEP_VALLEY_BOUND if built.config.get("name") == "steep-valley" else 1e12
+    out = Settings(
+        start,
+        _value(criterion),
+        as_float(tol, "--tol", positive=True),
+        as_int(max_steps, "--max-steps", minimum=1, maximum=MAX_STEPS),
+        as_float(default_bound if bound is None else bound, "--bound", positive=True),
+        get_backend(_value(backend), _value(dtype)),
+    )
+    warn_if_stationary(built.problem, start)
+    return out
+
+
+def _value(choice: Any) -> Any:
+    return choice.value if isinstance(choice, Enum) else choice
+
+
+def problem_choice(params: Mapping[str, Any]) -> ProblemChoice:
+    """The problem options among a command's parsed ``params`` (Enums unwrapped)."""
+    return ProblemChoice(**{k: _value(params.get(k)) for k in ProblemChoice.__dataclass_fields__})
 
 
 # --------------------------------------------------------------------------- optimizers

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from . import options as opt
 from .common import (
-    DEFAULT_MAX_MEMORY_GB,
     as_float,
     draw_plots,
     handle_errors,
@@ -54,59 +54,40 @@ def parse_matrix(text: str) -> list[list[float]]:
     return matrix
 
 
-def _per_coordinate_std(H):
-    """Theoretical standard deviation of one Rademacher probe's estimate of each H_ii."""
-    import numpy as np
-
-    from ..hutchinson import diagonal_variance
-
-    return np.sqrt(diagonal_variance(H, "rademacher"))
-
-
 @handle_errors
 def hutchinson(
     matrix: Annotated[
         str | None, typer.Option(help="Symmetric matrix, rows by ';': '2,1;1,3'.")
     ] = None,
     dim: Annotated[
-        int | None, typer.Option(help="Random SPD matrix of this size; default 6.")
+        int | None, typer.Option(min=1, help="Random SPD matrix of this size; default 6.")
     ] = None,
     kappa: Annotated[float | None, typer.Option(help="Its condition number; default 10.")] = None,
-    seed: Annotated[int, typer.Option(help="Seeds the random matrix and the probes.")] = 0,
-    probes: Annotated[int, typer.Option(help="Number of probes N (>= 1).")] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="Seeds the random matrix and the probes.")] = 0,
+    probes: Annotated[int, typer.Option(min=1, max=MAX_PROBES, help="Number of probes N.")] = 1000,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     plot: Annotated[
         str | None,
         typer.Option(help="RMS error against N, log-log, with 1/sqrt(N) (.png/.svg/.pdf)."),
     ] = None,
-    max_memory_gb: Annotated[
-        float, typer.Option(help="Refuse work estimated above this many GB.")
-    ] = DEFAULT_MAX_MEMORY_GB,
+    max_memory_gb: opt.MaxMemory = opt.DEFAULT_MAX_MEMORY_GB,
 ) -> None:
     from ..plots import FORMATS
 
     if plot is not None:
         check_output_path(plot, "--plot", FORMATS)
-    if not 1 <= probes <= MAX_PROBES:
-        raise CLIError(f"--probes must be an integer in [1, {MAX_PROBES}]; got {probes}")
-    if seed < 0:
-        raise CLIError(f"--seed must be an integer >= 0; got {seed}")
     as_float(max_memory_gb, "--max-memory-gb", positive=True)
     if matrix is not None and (dim is not None or kappa is not None):
         raise CLIError("give either --matrix or --dim/--kappa, not both")
     import numpy as np
 
     from .. import Quadratic
-    from ..hutchinson import hutchinson_diagonal
-    from ..optimizers.base import Oracle
 
     if matrix is not None:
         H = np.asarray(parse_matrix(matrix), dtype=float)
         source = {"kind": "matrix", "matrix": H.tolist()}
     else:
         n = 6 if dim is None else dim
-        if n < 1:
-            raise CLIError(f"--dim must be an integer >= 1; got {dim}")
         k = 10.0 if kappa is None else as_float(kappa, "--kappa")
         if not k >= 1:
             raise CLIError(f"--kappa must be a finite number >= 1; got {kappa!r}")
@@ -130,23 +111,9 @@ def hutchinson(
         f"{probes} probes of dimension {n}",
         "use fewer --probes",
     )
-    eigenvalues, Q = np.linalg.eigh(H)
-    problem = Quadratic(eigenvalues, rotation=Q)
-    oracle = Oracle(problem)
-    # one probe per row: the running means give the estimate for every N at once. Row r
-    # has seed r (independent probes) and --seed picks the probes' step word, so a larger
-    # --probes extends the same sample
-    samples = hutchinson_diagonal(oracle, np.zeros((probes, n)), np.arange(probes), step=seed)
-    samples = np.asarray(samples, dtype=float)
-    truth = np.diag(H)
-    means = np.cumsum(samples, axis=0) / np.arange(1, probes + 1)[:, None]
-    estimate = means[-1]
-    sigma = _per_coordinate_std(H)
-    predicted_std = sigma / np.sqrt(probes)
-    empirical_std = samples.std(axis=0, ddof=1) / np.sqrt(probes) if probes > 1 else sigma * 0
-    counts = np.unique(np.round(np.logspace(0, np.log10(probes), 30)).astype(int))
-    rms = np.sqrt(np.mean((means[counts - 1] - truth) ** 2, axis=1))
-    reference = np.sqrt(np.mean(sigma**2)) / np.sqrt(counts)
+    from ..studies import hutchinson_curve
+
+    c = hutchinson_curve(H, probes, seed=seed)
     if json_output:
         print_json(
             {
@@ -154,16 +121,16 @@ def hutchinson(
                 "source": source,
                 "probes": probes,
                 "seed": seed,
-                "diagonal": truth.tolist(),
-                "estimate": estimate.tolist(),
-                "error": (estimate - truth).tolist(),
-                "theoretical_std": predicted_std.tolist(),
-                "empirical_std": empirical_std.tolist(),
-                "per_probe_std": sigma.tolist(),
+                "diagonal": c.truth.tolist(),
+                "estimate": c.estimate.tolist(),
+                "error": (c.estimate - c.truth).tolist(),
+                "theoretical_std": c.theoretical_std.tolist(),
+                "empirical_std": c.empirical_std.tolist(),
+                "per_probe_std": c.per_probe_std.tolist(),
                 "rms_error": {
-                    "probes": counts.tolist(),
-                    "rms": rms.tolist(),
-                    "theory": reference.tolist(),
+                    "probes": c.probes.tolist(),
+                    "rms": c.rms.tolist(),
+                    "theory": c.reference.tolist(),
                 },
             }
         )
@@ -176,11 +143,11 @@ def hutchinson(
         for i in range(n):
             table.add_row(
                 str(i + 1),
-                f"{truth[i]:.6g}",
-                f"{estimate[i]:.6g}",
-                f"{estimate[i] - truth[i]:+.3e}",
-                f"{predicted_std[i]:.3e}",
-                f"{empirical_std[i]:.3e}",
+                f"{c.truth[i]:.6g}",
+                f"{c.estimate[i]:.6g}",
+                f"{c.estimate[i] - c.truth[i]:+.3e}",
+                f"{c.theoretical_std[i]:.3e}",
+                f"{c.empirical_std[i]:.3e}",
             )
         out_console().print(table)
     if plot is not None:
@@ -188,5 +155,11 @@ def hutchinson(
 
         title = f"Hutchinson estimate of diag(H), n = {n}"
         draw_plots(
-            [("--plot", plot, lambda: plots.hutchinson_error(counts, rms, reference, title=title))]
+            [
+                (
+                    "--plot",
+                    plot,
+                    lambda: plots.hutchinson_error(c.probes, c.rms, c.reference, title=title),
+                )
+            ]
         )

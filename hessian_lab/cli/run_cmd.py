@@ -1,4 +1,7 @@
-"""``hessian-lab run``: one problem, one or more optimizers, a table (or JSON) of results."""
+"""``hessian-lab run``: one problem, one or more optimizers, a table (or JSON) of results.
+
+Parses the options, calls :func:`hessian_lab.studies.compare`, renders the result.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +9,23 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import catalog, presets
+from .. import catalog
 from . import memory
+from . import options as opt
 from .common import (
-    DEFAULT_MAX_MEMORY_GB,
-    MAX_STEPS,
-    PRESETS,
-    PROBLEM_FIELDS,
-    BackendName,
-    Criterion,
-    DType,
-    ProblemChoice,
-    Rotation,
-    Spectrum,
-    as_choice,
-    as_float,
-    as_int,
-    as_text_list,
     build_problem,
     draw_plots,
-    float_or_none,
     handle_errors,
-    int_or_none,
-    load_config,
     out_console,
+    package_version,
     parse_specs,
-    pick,
     print_json,
+    problem_choice,
+    problem_title,
     resolve_optimizer,
-    warn_if_stationary,
+    settings,
 )
-from .parsing import CLIError, check_memory, check_output_path, parse_list
+from .parsing import CLIError, check_memory, check_output_path
 
 HELP = """Run optimizers on one problem and compare them with the theory.
 
@@ -67,140 +56,6 @@ Examples:
   hessian-lab run --config experiment.toml --tol 1e-8
 """
 
-RUN_FIELDS = (
-    *PROBLEM_FIELDS,
-    "optimizer",
-    "x0",
-    "criterion",
-    "tol",
-    "max_steps",
-    "bound",
-    "backend",
-    "dtype",
-    "plot",
-    "plot3d",
-    "max_memory_gb",
-)
-
-STEEP_VALLEY_BOUND = 5.0
-
-
-OptimizerOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--optimizer",
-        "-o",
-        metavar="SPEC",
-        help="NAME or 'NAME:key=value,...' (repeatable); NAME one of "
-        + ", ".join(catalog.names())
-        + ". Default: every optimizer.",
-        show_default=False,
-    ),
-]
-EigenvaluesOpt = Annotated[
-    str | None,
-    typer.Option(metavar="LIST", help="Quadratic spectrum, e.g. '1,100'.", show_default=False),
-]
-DimOpt = Annotated[int | None, typer.Option(help="Dimension of a quadratic built from --kappa.")]
-KappaOpt = Annotated[
-    float | None, typer.Option(help="Condition number (>= 1) of a quadratic; default 100.")
-]
-SpectrumOpt = Annotated[
-    Spectrum | None, typer.Option(help="How eigenvalues fill [lambda_min, kappa*lambda_min].")
-]
-LambdaMinOpt = Annotated[float | None, typer.Option(help="Smallest eigenvalue; default 1.")]
-RotationOpt = Annotated[
-    Rotation | None, typer.Option(help="none: axis-aligned; random: Haar eigenbasis.")
-]
-SeedOpt = Annotated[int | None, typer.Option(help="Seed of the rotation and spectra.")]
-CenterOpt = Annotated[
-    str | None, typer.Option(metavar="LIST", help="Minimizer c, e.g. '0.8,0.6'; default 0.")
-]
-X0Opt = Annotated[
-    str | None,
-    typer.Option(
-        "--x0",
-        metavar="LIST",
-        help="Start point. Default: a preset's own start ("
-        + ", ".join(
-            f"{p.name} ({','.join(f'{v:g}' for v in p.x0)})" for p in presets.PRESETS.values()
-        )
-        + "); the origin for --objective and for a quadratic with --center; ones for a "
-        "quadratic centred at 0. A start that is a stationary point but not a minimizer "
-        "gets a one-line warning.",
-    ),
-]
-ObjectiveOpt = Annotated[
-    str | None, typer.Option(metavar="EXPR", help="An objective in --vars, e.g. 'sigmoid(w+b)**2'.")
-]
-VarsOpt = Annotated[
-    str | None, typer.Option("--vars", metavar="NAMES", help="Variables of --objective: 'w,b'.")
-]
-ProblemOpt = Annotated[
-    str | None,
-    typer.Option("--problem", metavar="NAME", help="A preset: " + ", ".join(PRESETS) + "."),
-]
-CriterionOpt = Annotated[
-    Criterion | None, typer.Option(help="Stop when loss-f*, ||x-x*|| or ||grad|| <= tol.")
-]
-TolOpt = Annotated[float | None, typer.Option(help="Tolerance (> 0); default 1e-6.")]
-MaxStepsOpt = Annotated[int | None, typer.Option(help="Most steps per run (>= 1); default 10000.")]
-BoundOpt = Annotated[
-    float | None,
-    typer.Option(help="Divergence box |x_i| < bound; default 5 (steep valley), else 1e12."),
-]
-BackendOpt = Annotated[BackendName | None, typer.Option(help="Array backend; default auto.")]
-DTypeOpt = Annotated[DType | None, typer.Option(help="Floating point type; default float64.")]
-ConfigOpt = Annotated[
-    str | None, typer.Option(help="TOML file with the same fields as the flags (flags win).")
-]
-MemoryOpt = Annotated[
-    float | None,
-    typer.Option(help=f"Refuse problems estimated above this; default {DEFAULT_MAX_MEMORY_GB:g}."),
-]
-
-
-def merge_problem(config: dict, **flags) -> ProblemChoice:
-    values = {}
-    for name in PROBLEM_FIELDS:
-        flag = flags.get(name)
-        if hasattr(flag, "value"):
-            flag = flag.value
-        values[name] = pick(flag, config, name)
-    return ProblemChoice(**values)
-
-
-def run_settings(config: dict, built, x0, criterion, tol, max_steps, bound, backend, dtype):
-    """Criterion, tolerance, steps, bound, backend: flags over config over defaults, checked."""
-    from ..backend import get_backend
-
-    x0 = pick(x0, config, "x0")
-    start = built.x0 if x0 is None else parse_list(x0, "--x0", built.problem.dim)
-    criterion = as_choice(
-        pick(criterion.value if criterion else None, config, "criterion", "loss"),
-        "--criterion",
-        ("loss", "distance", "grad"),
-    )
-    tol = as_float(pick(tol, config, "tol", 1e-6), "--tol", positive=True)
-    max_steps = as_int(
-        pick(max_steps, config, "max_steps", 10_000), "--max-steps", minimum=1, maximum=MAX_STEPS
-    )
-    default_bound = STEEP_VALLEY_BOUND if built.config.get("name") == "steep-valley" else 1e12
-    bound = as_float(pick(bound, config, "bound", default_bound), "--bound", positive=True)
-    backend_name = as_choice(
-        pick(backend.value if backend else None, config, "backend", "auto"),
-        "--backend",
-        ("auto", "numpy", "torch"),
-    )
-    dtype = as_choice(
-        pick(dtype.value if dtype else None, config, "dtype", "float64"),
-        "--dtype",
-        ("float64", "float32"),
-    )
-    resolved_backend = get_backend(backend_name, dtype)
-    warn_if_stationary(built.problem, start)
-    return start, criterion, tol, max_steps, bound, resolved_backend
-
 
 def check_run_memory(built, resolved, max_steps: int, record: bool, limit: float) -> None:
     d = built.problem.dim
@@ -224,149 +79,85 @@ def check_run_memory(built, resolved, max_steps: int, record: bool, limit: float
     )
 
 
-def prediction_for(problem, optimizer, x0, criterion, tol, max_steps):
-    from ..theory import predict
-
-    try:
-        p = predict(problem, optimizer, x0, criterion=criterion, tol=tol, max_steps=max_steps)
-    except (ValueError, ArithmeticError, ImportError) as error:
-        return None, None, f"no prediction: {error}"
-    return int_or_none(p.steps[0]), float_or_none(p.rate[0]), p.note
+def _labels(resolved) -> list[str]:
+    """An optimizer's name and hyperparameters (the figures' legends)."""
+    return [f"{r.name} {r.describe()}" for r in resolved]
 
 
 @handle_errors
 def run(
-    optimizer: OptimizerOpt = None,
-    eigenvalues: EigenvaluesOpt = None,
-    dim: DimOpt = None,
-    kappa: KappaOpt = None,
-    spectrum: SpectrumOpt = None,
-    lambda_min: LambdaMinOpt = None,
-    rotation: RotationOpt = None,
-    seed: SeedOpt = None,
-    center: CenterOpt = None,
-    x0: X0Opt = None,
-    objective: ObjectiveOpt = None,
-    vars: VarsOpt = None,
-    problem: ProblemOpt = None,
-    criterion: CriterionOpt = None,
-    tol: TolOpt = None,
-    max_steps: MaxStepsOpt = None,
-    bound: BoundOpt = None,
-    backend: BackendOpt = None,
-    dtype: DTypeOpt = None,
-    config: ConfigOpt = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document instead of the table.")
-    ] = False,
+    ctx: typer.Context,
+    optimizer: opt.Optimizers = None,
+    eigenvalues: opt.Eigenvalues = None,
+    dim: opt.Dim = None,
+    kappa: opt.Kappa = None,
+    spectrum: opt.SpectrumShape = None,
+    lambda_min: opt.LambdaMin = None,
+    rotation: opt.RotationKind = None,
+    seed: opt.Seed = None,
+    center: opt.Center = None,
+    x0: opt.X0 = None,
+    objective: opt.Objective = None,
+    vars: opt.Vars = None,
+    problem: opt.ProblemName = None,
+    criterion: opt.CriterionKind = opt.Criterion.loss,
+    tol: opt.Tol = 1e-6,
+    max_steps: opt.MaxSteps = 10_000,
+    bound: opt.Bound = None,
+    backend: opt.Backend = opt.BackendName.auto,
+    dtype: opt.Precision = opt.DType.float64,
+    config: opt.Config = None,
+    json_output: opt.Json = False,
     plot: Annotated[
         str | None,
-        typer.Option(help="Contours with paths (2-D) or loss vs step: .png, .svg or .pdf."),
+        typer.Option(
+            metavar="FILE", help="Contours with paths (2-D) or loss vs step: .png, .svg, .pdf."
+        ),
     ] = None,
     plot3d: Annotated[
-        str | None, typer.Option("--plot3d", help="Loss surface with paths (2-D problems).")
+        str | None,
+        typer.Option("--plot3d", metavar="FILE", help="Loss surface with paths (2-D problems)."),
     ] = None,
-    max_memory_gb: MemoryOpt = None,
+    max_memory_gb: opt.MaxMemory = opt.DEFAULT_MAX_MEMORY_GB,
 ) -> None:
-    cfg = load_config(config, RUN_FIELDS)
-    limit = as_float(
-        pick(max_memory_gb, cfg, "max_memory_gb", DEFAULT_MAX_MEMORY_GB),
-        "--max-memory-gb",
-        positive=True,
-    )
-    plot = pick(plot, cfg, "plot")
-    plot3d = pick(plot3d, cfg, "plot3d")
     from ..plots import FORMATS
+    from .common import as_float
 
+    limit = as_float(max_memory_gb, "--max-memory-gb", positive=True)
     if plot is not None:
         check_output_path(plot, "--plot", FORMATS)
     if plot3d is not None:
         check_output_path(plot3d, "--plot3d", FORMATS)
-    specs = parse_specs(as_text_list(pick(optimizer, cfg, "optimizer"), "--optimizer"))
-    if not specs:
-        specs = parse_specs(catalog.names())
-    choice = merge_problem(
-        cfg,
-        eigenvalues=eigenvalues,
-        dim=dim,
-        kappa=kappa,
-        spectrum=spectrum,
-        lambda_min=lambda_min,
-        rotation=rotation,
-        seed=seed,
-        center=center,
-        objective=objective,
-        vars=vars,
-        problem=problem,
+    specs = parse_specs(optimizer or catalog.names())
+    built = build_problem(
+        problem_choice(ctx.params),
+        limit,
     )
-    built = build_problem(choice, limit)
-    start, criterion_, tol_, steps_, bound_, backend_ = run_settings(
-        cfg, built, x0, criterion, tol, max_steps, bound, backend, dtype
-    )
+    s = settings(built, x0, criterion, tol, max_steps, bound, backend, dtype)
     two_d = built.problem.dim == 2
     if plot3d is not None and not two_d:
         raise CLIError(f"--plot3d needs a 2-D problem; this one has dimension {built.problem.dim}")
-    resolved = [resolve_optimizer(s, built.quantities) for s in specs]
-    record_x = two_d and (plot is not None or plot3d is not None)
-    check_run_memory(built, resolved, steps_, plot is not None or plot3d is not None, limit)
-    record = ("loss", "x") if record_x else (("loss",) if plot is not None else ())
+    resolved = [resolve_optimizer(spec, built.quantities) for spec in specs]
+    drawing = plot is not None or plot3d is not None
+    check_run_memory(built, resolved, s.max_steps, drawing, limit)
+    record = ("loss", "x") if two_d and drawing else (("loss",) if plot is not None else ())
 
-    from ..engine import run as engine_run
+    from ..studies import compare
 
-    runs, histories, paths, diverged = [], {}, {}, {}
-    for r in resolved:
-        result = engine_run(
-            built.problem,
-            r.optimizer,
-            start,
-            criterion=criterion_,
-            tol=tol_,
-            max_steps=steps_,
-            bound=bound_,
-            record=record,
-            backend=backend_,
-        )
-        row = result.row(0)
-        predicted_steps, predicted_rate, note = prediction_for(
-            built.problem, r.optimizer, start, criterion_, tol_, steps_
-        )
-        label = f"{r.name} {r.describe()}"  # hyperparameters in the figures' legends
-        diverged[label] = row["diverged_at"]
-        if result.loss_history is not None:
-            histories[label] = result.loss_history[:, 0]
-        if result.x_history is not None:
-            paths[label] = result.x_history[:, 0, :]
-        runs.append(
-            {
-                "optimizer": r.name,
-                "spec": r.spec,
-                "hyperparameters": r.values,
-                "sources": r.sources,
-                "status": row["status"],
-                "steps": row["steps"],
-                "diverged_at": row["diverged_at"],
-                "final_loss": row["final_loss"],
-                "final_criterion": row["final_criterion"],
-                "evaluations": row["evaluations"],
-                "predicted_steps": predicted_steps,
-                "predicted_rate": predicted_rate,
-                "prediction_note": note,
-                "wall_time": float(result.wall_time),
-                "_describe": r.describe(),
-            }
-        )
+    labels = _labels(resolved)
+    study = compare(
+        built.problem,
+        dict(zip(labels, (r.optimizer for r in resolved), strict=True)),
+        s.x0,
+        record=record,
+        **s.engine_kwargs(),
+    )
+    runs = [_run_entry(r, c) for r, c in zip(resolved, study.runs, strict=True)]
     document = {
         "command": "run",
-        "version": _version(),
+        "version": package_version(),
         "problem": built.config,
-        "x0": start,
-        "criterion": criterion_,
-        "tol": tol_,
-        "max_steps": steps_,
-        "bound": bound_,
-        "backend": backend_.name,
-        "device": backend_.device,
-        "dtype": backend_.dtype,
+        **s.describe(),
         "optimizers": [r.spec for r in resolved],
         "theory": built.quantities,
         "runs": [{k: v for k, v in run.items() if not k.startswith("_")} for run in runs],
@@ -375,13 +166,38 @@ def run(
         print_json(document)
     else:
         _table(document, runs, built)
-    draw_plots(_plots(built, start, histories, paths, plot, plot3d, tol_, criterion_, diverged))
+    histories = {
+        c.label: c.result.loss_history[:, 0]
+        for c in study.runs
+        if c.result.loss_history is not None
+    }
+    paths = {
+        c.label: c.result.x_history[:, 0, :] for c in study.runs if c.result.x_history is not None
+    }
+    diverged = {c.label: c.result.row(0)["diverged_at"] for c in study.runs}
+    draw_plots(_plots(built, s.x0, histories, paths, plot, plot3d, s.tol, s.criterion, diverged))
 
 
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
+def _run_entry(resolved, compared) -> dict[str, Any]:
+    """One run of the JSON document (keys starting with ``_`` are for the table only)."""
+    row = compared.result.row(0)
+    return {
+        "optimizer": resolved.name,
+        "spec": resolved.spec,
+        "hyperparameters": resolved.values,
+        "sources": resolved.sources,
+        "status": row["status"],
+        "steps": row["steps"],
+        "diverged_at": row["diverged_at"],
+        "final_loss": row["final_loss"],
+        "final_criterion": row["final_criterion"],
+        "evaluations": row["evaluations"],
+        "predicted_steps": compared.predicted_steps,
+        "predicted_rate": compared.predicted_rate,
+        "prediction_note": compared.prediction_note,
+        "wall_time": float(compared.result.wall_time),
+        "_describe": resolved.describe(),
+    }
 
 
 def _plots(built, start, histories, paths, plot, plot3d, tol, criterion, diverged=None) -> list:
@@ -394,14 +210,14 @@ def _plots(built, start, histories, paths, plot, plot3d, tol, criterion, diverge
         start=start,
         minimizer=getattr(problem, "minimizer", None),
         labels=labels,
-        title=_title(built),
+        title=problem_title(built),
         diverged=diverged,
     )
     jobs = []
     if plot is not None and paths:
         jobs.append(("--plot", plot, lambda: plots.contour_paths(problem, paths, **on_paths)))
     elif plot is not None:
-        title = f"Loss against step: {_title(built)}"
+        title = f"Loss against step: {problem_title(built)}"
         target = tol if criterion == "loss" else None
         min_value = getattr(problem, "min_value", None)
         jobs.append(
@@ -414,19 +230,6 @@ def _plots(built, start, histories, paths, plot, plot3d, tol, criterion, diverge
     if plot3d is not None:
         jobs.append(("--plot3d", plot3d, lambda: plots.surface_paths(problem, paths, **on_paths)))
     return jobs
-
-
-def _title(built) -> str:
-    c = built.config
-    if c.get("name"):
-        return str(c["name"])
-    if c["kind"] == "quadratic":
-        ev = c["eigenvalues"]
-        shown = ", ".join(f"{v:g}" for v in ev[:4]) + (", ..." if len(ev) > 4 else "")
-        return f"quadratic, eigenvalues ({shown})"
-    if c["kind"] == "expression":
-        return c["objective"]
-    return str(c.get("name", "problem"))
 
 
 def _fmt(value: Any, spec: str = ".4g") -> str:
@@ -453,7 +256,7 @@ def _table(document: dict, runs: list[dict], built) -> None:
 
     criterion = document["criterion"]
     title = (
-        f"{_title(built)}: {criterion} <= {document['tol']:g}, at most "
+        f"{problem_title(built)}: {criterion} <= {document['tol']:g}, at most "
         f"{document['max_steps']} steps, |x_i| < {document['bound']:g}"
     )
     from rich import box

@@ -7,9 +7,8 @@ from typing import Annotated
 import typer
 
 from .. import catalog
+from . import options as opt
 from .common import (
-    MAX_STEPS,
-    Criterion,
     as_float,
     as_int,
     draw_plots,
@@ -53,9 +52,9 @@ def theory(
         typer.Option(help="Condition number (>= 1): eigenvalues lambda_min, kappa*lambda_min."),
     ] = None,
     lambda_min: Annotated[float | None, typer.Option(help="With --kappa; default 1.")] = None,
-    criterion: Annotated[Criterion, typer.Option(help="For the predicted steps.")] = Criterion.loss,
-    tol: Annotated[float, typer.Option(help="For the predicted steps (> 0).")] = 1e-6,
-    max_steps: Annotated[int, typer.Option(help="Longest prediction (>= 1).")] = 100_000,
+    criterion: opt.CriterionKind = opt.Criterion.loss,
+    tol: opt.Tol = 1e-6,
+    max_steps: opt.MaxSteps = 100_000,
     latex: Annotated[bool, typer.Option("--latex", help="Formulas in LaTeX.")] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Every named quantity with value and formula.")
@@ -91,7 +90,7 @@ def theory(
     if min(spectrum) <= 0:
         raise CLIError(f"--eigenvalues must all be > 0 for the theory; got {eigenvalues!r}")
     as_float(tol, "--tol", positive=True)
-    as_int(max_steps, "--max-steps", minimum=1, maximum=MAX_STEPS)
+    as_int(max_steps, "--max-steps", minimum=1, maximum=opt.MAX_STEPS)
 
     from .. import Quadratic, make_optimizer
     from ..symbolic import rates

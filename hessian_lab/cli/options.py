@@ -1,0 +1,148 @@
+"""The options several commands share, declared once (Typer ``Annotated`` aliases).
+
+Typer/click validate what they can here: integer ranges (``min=``/``max=``), fixed choices
+(Enums), types; what needs the problem (a list's length, an expression) is checked when
+the problem is built. Standard library and typer only: ``--help`` imports nothing else.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from .. import catalog, presets
+
+__all__ = [
+    "DEFAULT_MAX_MEMORY_GB",
+    "MAX_STEPS",
+    "BackendName",
+    "Criterion",
+    "DType",
+    "Rotation",
+    "Spectrum",
+]
+
+DEFAULT_MAX_MEMORY_GB = 4.0
+MAX_STEPS = 10**9
+
+
+class Criterion(str, Enum):
+    loss = "loss"
+    distance = "distance"
+    grad = "grad"
+
+
+class BackendName(str, Enum):
+    auto = "auto"
+    numpy = "numpy"
+    torch = "torch"
+
+
+class DType(str, Enum):
+    float64 = "float64"
+    float32 = "float32"
+
+
+class Rotation(str, Enum):
+    none = "none"
+    random = "random"
+
+
+class Spectrum(str, Enum):
+    geometric = "geometric"
+    linear = "linear"
+    two_cluster = "two-cluster"
+    uniform = "uniform"
+
+
+def _starts() -> str:
+    return ", ".join(
+        f"{p.name} ({','.join(f'{v:g}' for v in p.x0)})" for p in presets.PRESETS.values()
+    )
+
+
+# --------------------------------------------------------------------------- optimizers
+Optimizers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--optimizer",
+        "-o",
+        metavar="SPEC",
+        help="NAME or 'NAME:key=value,...' (repeatable); NAME one of "
+        + ", ".join(catalog.names())
+        + ". Default: every optimizer.",
+        show_default=False,
+    ),
+]
+
+# --------------------------------------------------------------------------- problems
+Eigenvalues = Annotated[
+    str | None,
+    typer.Option(metavar="LIST", help="Quadratic spectrum, e.g. '1,100'.", show_default=False),
+]
+Dim = Annotated[
+    int | None, typer.Option(min=1, help="Dimension of a quadratic built from --kappa.")
+]
+Kappa = Annotated[
+    float | None, typer.Option(help="Condition number (>= 1) of a quadratic; default 100.")
+]
+SpectrumShape = Annotated[
+    Spectrum | None, typer.Option(help="How eigenvalues fill [lambda_min, kappa*lambda_min].")
+]
+LambdaMin = Annotated[
+    float | None, typer.Option(help="Smallest eigenvalue (> 0) with --dim/--kappa; default 1.")
+]
+RotationKind = Annotated[
+    Rotation | None, typer.Option(help="none: axis-aligned; random: Haar eigenbasis.")
+]
+Seed = Annotated[int | None, typer.Option(min=0, help="Seed of the rotation and spectra.")]
+Center = Annotated[
+    str | None, typer.Option(metavar="LIST", help="Minimizer c, e.g. '0.8,0.6'; default 0.")
+]
+X0 = Annotated[
+    str | None,
+    typer.Option(
+        "--x0",
+        metavar="LIST",
+        help=f"Start point. Default: a preset's own start ({_starts()}); the origin for "
+        "--objective and for a quadratic with --center; ones for a quadratic centred at 0. "
+        "A start that is a stationary point but not a minimizer gets a one-line warning.",
+    ),
+]
+Objective = Annotated[
+    str | None, typer.Option(metavar="EXPR", help="An objective in --vars, e.g. 'sigmoid(w+b)**2'.")
+]
+Vars = Annotated[
+    str | None, typer.Option("--vars", metavar="NAMES", help="Variables of --objective: 'w,b'.")
+]
+ProblemName = Annotated[
+    str | None,
+    typer.Option("--problem", metavar="NAME", help="A preset: " + ", ".join(presets.PRESETS) + "."),
+]
+
+# --------------------------------------------------------------------------- stopping rule
+CriterionKind = Annotated[
+    Criterion, typer.Option(help="Stop when loss-f*, ||x-x*|| or ||grad|| <= tol.")
+]
+Tol = Annotated[float, typer.Option(help="Tolerance (> 0).")]
+MaxSteps = Annotated[int, typer.Option(min=1, max=MAX_STEPS, help="Most steps per run.")]
+Bound = Annotated[
+    float | None,
+    typer.Option(help="Divergence box |x_i| < bound; default 5 (steep valley), else 1e12."),
+]
+Backend = Annotated[BackendName, typer.Option(help="Array backend.")]
+Precision = Annotated[DType, typer.Option(help="Floating point type.")]
+
+# --------------------------------------------------------------------------- outputs
+Config = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FILE",
+        help="TOML file with the same fields as the flags, e.g. 'max-steps = 500' "
+        "(flags win; each value has its flag's type).",
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
+MaxMemory = Annotated[float, typer.Option(help="Refuse work estimated above this many GB (> 0).")]
