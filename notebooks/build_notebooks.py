@@ -4,8 +4,18 @@
     python notebooks/build_notebooks.py          # rewrites notebooks/0*.ipynb
 
 The notebooks are stored without outputs (``execution_count`` None), so they review as
-plain text and run top to bottom in the test suite (``tests/test_notebooks.py``). Edit the
-cells here, not in the ``.ipynb`` files, and regenerate.
+plain text and run top to bottom in the test suite (``tests/test_notebooks.py``, which also
+checks that the stored files are what this script writes). Edit the cells here, not in the
+``.ipynb`` files, and regenerate.
+
+Text follows measurement: where a sentence states a number, the cell that measures it
+asserts it, so a changed result stops the notebook instead of leaving the text wrong.
+
+Notebook 5 is written twice from the same cells: ``05_exercises.ipynb`` with the reference
+solutions and ``05_exercises_student.ipynb`` with every answer set to ``None``. The check
+cells are the same in both; each runs only once its answers are set (``answered``), so the
+student version executes top to bottom, printing "not answered yet" per exercise, and a
+filled-in wrong answer still fails with the check's hint.
 """
 
 from __future__ import annotations
@@ -40,7 +50,8 @@ from hessian_lab.experiments.base import quantities  # lr*, lr_max, optima of a 
 from hessian_lab.theory import predict, predicted_path
 
 np.set_printoptions(precision=4, suppress=True)
-plt.rcParams.update({"figure.figsize": (7, 4.5), "axes.grid": True, "grid.alpha": 0.3})
+plt.rcParams.update({"figure.figsize": (7, 4.5), "axes.grid": True, "grid.alpha": 0.3,
+                     "figure.constrained_layout.use": True})   # no clipped labels
 """
 
 
@@ -126,6 +137,7 @@ def notebook_01():
         print(f"R*                   = {q['rate_opt']:.6f}")
         print(f"(kappa-1)/(kappa+1)  = {(kappa - 1) / (kappa + 1):.6f}")
         assert np.isclose(q["rate_opt"], (kappa - 1) / (kappa + 1))
+        assert kappa == 100 and round(100 * (1 - q["rate_opt"])) == 2   # "only about 2%" in the text
         """),
         md(r"""
         ## 1.3 Contraction factors against the learning rate
@@ -153,6 +165,7 @@ def notebook_01():
         ax.set_xlabel("learning rate lr (step size)")
         ax.set_ylabel("contraction factor per step")
         ax.legend(fontsize="small")
+        assert np.allclose([qs["lr_opt"], qs["rate_opt"], qs["lr_max"]], [1 / 3, 2 / 3, 2 / 5])  # the text's V
         fig
         """),
         md(r"""
@@ -184,13 +197,16 @@ def notebook_01():
         prediction = predict(valley, hl.GD(lr=q["lr_opt"]), x0, tol=1e-6)
         print(f"steps to f - f* <= 1e-6: measured {res.steps[0]}, predicted {prediction.steps[0]:.0f}")
         print("signs of the steep-mode error, first 8 steps:", np.sign(E[:8, 1]))
+        assert np.isclose(q["rate_opt"], 99 / 101) and round(1 - q["lr_opt"] * 100, 3) == -0.980  # as stated above
         """),
         md(r"""
         ## 1.5 The steep valley as a picture
 
         Three learning rates in **one batched engine call** (a vector `lr` makes three runs side
         by side): half of $\eta^*$ (slow and smooth), $\eta^*$ (zig-zag, fastest), and
-        $1.01\,\eta_{\max}$ (the steep mode's factor is $|r| > 1$: divergence).
+        $1.01\,\eta_{\max}$ (the steep mode's factor is $|r| > 1$: divergence). One panel per
+        run, so the diverging path (cut where it leaves the view, with an arrow) does not
+        cover the others.
         """),
         code("""
         labels = ["GD at 0.5 lr*", "GD at lr*", "GD at 1.01 lr_max"]
@@ -200,9 +216,10 @@ def notebook_01():
             print(f"{label:18s} {status:10s} after {steps} steps")
 
         paths = {label: sweep.x_history[:60, b, :] for b, label in enumerate(labels)}
-        plots.contour_paths(valley, paths, start=x0, minimizer=valley.minimizer,
+        plots.contour_paths(valley, paths, start=x0, minimizer=valley.minimizer, panels=True,
+                            diverged={"GD at 1.01 lr_max": int(sweep.diverged_at[2])},
                             title="Steep valley, lambda = (1, 100): the first 60 GD steps",
-                            bounds=((-0.2, -0.7), (1.3, 1.9)), resolution=150)
+                            resolution=120)
         """),
         code("""
         plots.loss_curves({label: sweep.loss_history[:, b] for b, label in enumerate(labels)},
@@ -387,6 +404,7 @@ def notebook_02():
         rate_hb, steps_hb = rate_and_steps(hl.Momentum, rates.heavy_ball_rate)
         rate_nag, steps_nag = rate_and_steps(hl.Nesterov, rates.nesterov_rate)
         print(f"fewest measured steps: heavy ball {np.nanmin(steps_hb):.0f}, Nesterov {np.nanmin(steps_nag):.0f}")
+        assert LR.size == 2304   # "2,304 heavy-ball runs"
         """),
         code("""
         from matplotlib.colors import Normalize
@@ -419,13 +437,70 @@ def notebook_02():
         """),
         md(r"""
         The same sweep as the package's standard heatmap: measured steps coloured, the
-        predicted stability boundary in red, Polyak's optimum as a star. The best measured
-        cell sits right next to the star.
+        predicted stability boundary in red, Polyak's optimum as a star, the fastest cell as a
+        diamond. The fastest cell is **not** at the star: it takes about half the steps of
+        Polyak's parameters from this start, at a *worse* asymptotic rate.
         """),
         code("""
-        plots.sweep_heatmap(lr_grid, beta_grid, steps_hb, "learning rate lr", "momentum beta",
-                            log_x=True, optimum=(q["lr_hb_opt"], q["beta_hb_opt"]), rate=rate_hb,
-                            title="Heavy ball on the steep valley: measured steps to f - f* <= 1e-6")
+        sweep_hb = hl.run(valley, hl.Momentum(lr=LR.ravel(), beta=BETA.ravel()), x0, tol=1e-6,
+                          max_steps=3000, bound=5)
+        display(plots.sweep_heatmap(lr_grid, beta_grid, steps_hb, "learning rate lr", "momentum beta",
+                                    log_x=True, optimum=(q["lr_hb_opt"], q["beta_hb_opt"]), rate=rate_hb,
+                                    status=sweep_hb.status.reshape(LR.shape),
+                                    title="Heavy ball on the steep valley: measured steps to f - f* <= 1e-6"))
+        best = np.unravel_index(np.nanargmin(steps_hb), steps_hb.shape)
+        star = hl.run(valley, hl.Momentum(lr=q["lr_hb_opt"], beta=q["beta_hb_opt"]), x0, tol=1e-6, bound=5)
+        print(f"fastest cell: lr = {LR[best]:.4f}, beta = {BETA[best]:.3f}: {steps_hb[best]:.0f} steps, "
+              f"predicted rate {rate_hb[best]:.4f}")
+        print(f"Polyak's optimum: lr = {q['lr_hb_opt']:.4f}, beta = {q['beta_hb_opt']:.3f}: {star.steps[0]} steps, "
+              f"rate {q['rate_hb_opt']:.4f}")
+        assert steps_hb[best] < 0.6 * star.steps[0]        # "about half the steps"
+        assert rate_hb[best] > q["rate_hb_opt"]            # "at a worse asymptotic rate"
+        """),
+        md(r"""
+        **Transient against asymptotic rate.** Polyak's optimum minimizes the *asymptotic* rate
+        $\rho(T)$: how fast the error shrinks after many steps. The iteration matrices are not
+        normal (at the optimum the extreme modes even have a double root, a Jordan block), so
+        $\|T^t\|$ can be far larger than $\rho^t$ for small $t$: the worst-case error first
+        **grows**, then decays. A run of a few dozen steps is mostly transient, and a
+        slightly worse rate with a smaller transient wins. Below: the worst case over the
+        modes $\lambda \in [1, 100]$ of $|w_t| / |w_0|$ from rest ($w_{-1} = w_0$), the
+        asymptotic $\rho^t$, and the valley run measured by the engine.
+        """),
+        code("""
+        def worst_case_growth(lr, beta, t_max=60, lams=np.linspace(1.0, 100.0, 200)):
+            \"\"\"max over modes of |w_t / w_0| from rest, by iterating the 2x2 matrices.\"\"\"
+            W = np.stack([np.ones_like(lams), np.ones_like(lams)])      # (w_t, w_{t-1}) per mode
+            out = [1.0]
+            for _ in range(t_max):
+                W = np.stack([(1 + beta - lr * lams) * W[0] - beta * W[1], W[0]])
+                out.append(np.abs(W[0]).max())
+            return np.array(out)
+
+        t = np.arange(61)
+        growth = worst_case_growth(q["lr_hb_opt"], q["beta_hb_opt"])
+        growth_best = worst_case_growth(LR[best], BETA[best])
+        run_star = hl.run(valley, hl.Momentum(lr=q["lr_hb_opt"], beta=q["beta_hb_opt"]), x0, tol=1e-6, bound=5, record="x")
+        dist = np.linalg.norm(run_star.x_history[:, 0, :] - valley.minimizer, axis=1)
+        fig, ax = plt.subplots()
+        ax.semilogy(t, growth, color="C0", label=f"Polyak's optimum: worst case over modes (peak {growth.max():.1f}x)")
+        ax.semilogy(t, q["rate_hb_opt"] ** t, "--", color="C0", label=f"Polyak's optimum: rho^t, rho = {q['rate_hb_opt']:.3f}")
+        ax.semilogy(t, growth_best, color="C1", label=f"fastest cell: worst case (peak {growth_best.max():.1f}x)")
+        ax.semilogy(t, rate_hb[best] ** t, "--", color="C1", label=f"fastest cell: rho^t, rho = {rate_hb[best]:.3f}")
+        ax.semilogy(np.arange(dist.size)[:61], (dist / dist[0])[:61], ":", color="black", label="valley from the origin, Polyak (engine)")
+        ax.axhline(1.0, color="gray", lw=0.8)
+        ax.set_xlabel("step t")
+        ax.set_ylabel("|error_t| / |error_0|")
+        ax.set_title("Transient growth before the asymptotic rate takes over (kappa = 100)")
+        ax.legend(fontsize="small")
+        plt.show()
+        print(f"worst-case growth at Polyak's optimum: {growth.max():.2f}x at step {growth.argmax()}")
+        assert round(growth.max(), 1) == 3.7      # the number in the text below
+        """),
+        md(r"""
+        At Polyak's optimum ($\kappa = 100$) the worst-case error grows about **3.7 times**
+        in the first few steps before $\rho^t$ takes over: the optimum of the asymptotic rate
+        is not the optimum for a short run from one particular start.
         """),
         md(r"""
         ## 2.4 Optimal parameters in action: theory curves through the measured losses
@@ -455,8 +530,8 @@ def notebook_02():
         """),
         code("""
         plots.contour_paths(valley, {name: res.x_history[:, 0, :] for name, res in runs.items()},
-                            start=x0, minimizer=valley.minimizer, bounds=((-0.2, -0.7), (1.3, 1.9)),
-                            resolution=150, title="Optimal GD, heavy ball and Nesterov paths")
+                            start=x0, minimizer=valley.minimizer, panels=True, resolution=120,
+                            title="Optimal GD, heavy ball and Nesterov paths, one panel each")
         """),
         md(r"""
         ## 2.5 Terminal velocity $1/(1-\beta)$ and damping $1/(1+\beta)$
@@ -500,6 +575,7 @@ def notebook_02():
         ax.set_title("Terminal velocity on a constant slope: the step tends to 1/(1 - beta) (dotted)")
         ax.legend(fontsize="small")
         plt.show()
+        assert np.isclose(1 / (1 - 0.9), 10) and abs(step_len[-1, 3] / grad_len[-1, 3] - 10) < 0.5  # "10x for beta = 0.9"
         """),
         md(r"""
         Now the damping: a 1-D quadratic with $\lambda = 1$, a sweep over 300 learning rates
@@ -520,6 +596,7 @@ def notebook_02():
         ]):
             res = hl.run(one, method(lr=LR1.ravel(), beta=B1.ravel()), np.zeros(1), tol=1e-8,
                          max_steps=2000, bound=1e6)
+            assert res.batch == 6000   # "6,000 runs, one call"
             ok = res.converged.reshape(LR1.shape)
             largest = np.array([lr_line[row].max() if row.any() else np.nan for row in ok])
             ax.plot(beta_line, largest, "o", color=f"C{i}", label=f"{name}: largest converging lr (engine)")
@@ -580,7 +657,8 @@ def notebook_03():
 
         ($\hat m_t = m_t/(1-\beta_1^t)$, $\hat v_t = v_t/(1-\beta_2^t)$ remove the bias of the
         zero start.) In matrix form each is GD with a **diagonal preconditioner**
-        $P_t = \mathrm{diag}(\sqrt{v_t} + \epsilon)$: $x_{t+1} = x_t - \eta P_t^{-1}\hat m_t$.
+        $P_t = \mathrm{diag}(\sqrt{\hat v_t} + \epsilon)$ (the bias-corrected $\hat v_t$, as in
+        the update): $x_{t+1} = x_t - \eta P_t^{-1}\hat m_t$.
 
         Three questions for this lesson: what does the per-coordinate scaling do on the
         valley? Why does it stop working when the valley is **rotated**? And why does Adam not
@@ -615,7 +693,7 @@ def notebook_03():
         Hyperparameters from the package's `steep-valley` experiment (Adam at $\eta^*$,
         RMSProp at 0.01, AdaGrad at 0.1) against GD at $\eta^*$. On an axis-aligned quadratic
         the preconditioner $P$ can rescale each eigen-direction separately: the adaptive
-        methods all beat GD.
+        methods all beat GD (checked at the end of the cell).
         """),
         code(
             ROTATED_VALLEY,
@@ -632,6 +710,7 @@ def notebook_03():
         aligned = race(valley)
         for label, res in aligned.items():
             print(f"{label:10s} {res.status[0]:10s} {res.steps[0]:6d} steps")
+        assert all(aligned[m].steps[0] < aligned["GD at lr*"].steps[0] for m in ("Adam", "RMSProp", "AdaGrad"))
         plots.contour_paths(valley, {k: r.x_history[:, 0, :] for k, r in aligned.items()}, start=x0,
                             minimizer=valley.minimizer, bounds=((-0.2, -0.7), (1.3, 1.9)), resolution=150,
                             title="Axis-aligned steep valley: GD vs adaptive methods")
@@ -658,7 +737,8 @@ def notebook_03():
         md(r"""
         GD is **rotation-invariant**: its iterates are just rotated, so it needs exactly the
         same number of steps. The adaptive methods are not: a diagonal preconditioner is tied
-        to the coordinate axes. Sweep the angle:
+        to the coordinate axes, and at 45° every one of them needs **more** steps than GD
+        (checked in the cell below). Sweep the angle:
         """),
         code("""
         angles = np.linspace(0, 90, 19)
@@ -676,6 +756,20 @@ def notebook_03():
         ax.set_title("Rotation invariance: GD is flat, the diagonal methods are not")
         ax.legend(fontsize="small")
         plt.show()
+
+        gd_steps = np.array(steps["GD at lr*"])
+        adaptive = np.array([steps[m] for m in ("Adam", "RMSProp", "AdaGrad")])
+        slower = np.all(adaptive > gd_steps, axis=0)
+        print("angles where all three adaptive methods are slower than GD:", angles[slower])
+        assert np.all(gd_steps == gd_steps[0])                                   # GD: flat
+        assert all(rotated[m].steps[0] > rotated["GD at lr*"].steps[0] for m in ("Adam", "RMSProp", "AdaGrad"))
+        assert angles[slower].min() == 10 and angles[slower].max() == 80 and slower[2:17].all()
+        assert np.all(adaptive[:, [0, -1]] < gd_steps[0])                       # 0 and 90 degrees: faster
+        """),
+        md(r"""
+        Measured: at 0° and 90° (axis-aligned either way) the adaptive methods beat GD; from
+        about **10° to 80°** all three are *slower* than GD, worst near 45°. A diagonal
+        preconditioner that cannot see the eigenvectors makes things worse, not just no better.
         """),
         md(r"""
         ## 3.4 Invariance to the scale of the loss
@@ -700,7 +794,8 @@ def notebook_03():
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("loss scale factor c (loss = c f)")
-        ax.set_ylabel("steps to ||x - x*|| <= 1e-3 (missing: diverged or > 5000)")
+        ax.set_ylabel("steps to ||x - x*|| <= 1e-3")
+        ax.text(0.02, 0.02, "missing points: diverged or > 5000 steps", transform=ax.transAxes, fontsize="small")
         ax.set_title("Scaling the loss: Adam does not notice (until eps = 1e-8 matters), GD does")
         ax.legend(fontsize="small")
         plt.show()
@@ -717,8 +812,9 @@ def notebook_03():
         3. Adam is invariant to multiplying the loss by a constant (up to $\epsilon$); GD's
            learning rate has to be retuned.
 
-        **Questions.** Adam at 45° still beats GD here — why might momentum alone explain that?
-        Which coordinate system would make the rotated valley easy for Adam again?
+        **Questions.** At 45° all three adaptive methods are slower than GD (see the sweep): why
+        does dividing by $\sqrt{\hat v}$ hurt when the diagonal of $H$ is $(50.5, 50.5)$? Which
+        coordinate system would make the rotated valley easy for Adam again?
         """),
     ]
 
@@ -820,11 +916,11 @@ def notebook_04():
         ## 4.3 Error against the number of probes, and block averaging
 
         Averaging $N$ probes divides the variance by $N$: the RMS error falls like
-        $\sigma/\sqrt N$ (slope $-1/2$ on log-log axes). AdaHessian also **averages the estimate
-        over blocks** of $b$ neighbouring coordinates (e.g. a convolution kernel): less variance,
-        but a bias $\mathrm{diag}(H) - \mathrm{blockmean}(\mathrm{diag}(H))$ that no number of
-        probes removes — the blocked curves flatten. The package's `hutchinson` experiment
-        (16-D rotated quadratic, $\kappa = 10$; theory from the derived variances):
+        $\sigma/\sqrt N$ (slope $-1/2$ on log-log axes). **Averaging the signed estimate over
+        blocks** of $b$ neighbouring coordinates (e.g. a convolution kernel) gives less
+        variance but a bias $\mathrm{diag}(H) - \mathrm{blockmean}(\mathrm{diag}(H))$ that no
+        number of probes removes — the blocked curves flatten. The package's `hutchinson`
+        experiment (16-D rotated quadratic, $\kappa = 10$; theory from the derived variances):
         """),
         code("""
         from hessian_lab.experiments import run_experiment
@@ -833,6 +929,29 @@ def notebook_04():
         for note in hutch.notes:
             print("-", note)
         hutch.figures["error_vs_probes"]
+        """),
+        md(r"""
+        **AdaHessian's bias is another one.** AdaHessian does not average the signed
+        $z \odot Hz$: it takes $D = |z \odot Hz|$ (then averages over the block). The mean of an
+        absolute value is not the absolute value of the mean: $\mathbb{E}|D_i| \ne |H_{ii}|$
+        whenever row $i$ has off-diagonal mass. For $H = \begin{pmatrix}1 & 3\\ 3 & 10\end{pmatrix}$
+        and a Rademacher probe, $D_1 = |z_1(z_1 + 3 z_2)| = |1 + 3 z_1 z_2|$ is 4 or 2, so
+        $\mathbb{E}|D_1| = 3$, three times $H_{11} = 1$, while $D_2 = |10 \pm 3|$ averages to
+        $10 = H_{22}$. So even with infinitely many probes and blocks of one, AdaHessian's
+        curvature estimate is biased upward where $|H_{ij}|$ is large next to $H_{ii}$.
+        Enumerating all four sign vectors:
+        """),
+        code("""
+        import itertools
+
+        H2 = np.array([[1.0, 3.0], [3.0, 10.0]])
+        signs = np.array(list(itertools.product([-1.0, 1.0], repeat=2)))    # all 4 probes, equally likely
+        D = signs * (signs @ H2)                                              # z * Hz per probe, (4, 2)
+        print("z * Hz for each probe:\\n", D)
+        print("E[z * Hz]   =", D.mean(axis=0), "  = diag(H), unbiased")
+        print("E|z * Hz|   =", np.abs(D).mean(axis=0), "  != |diag(H)| =", np.abs(np.diag(H2)))
+        assert np.allclose(D.mean(axis=0), np.diag(H2))
+        assert np.allclose(np.abs(D).mean(axis=0), [3.0, 10.0])      # E|D_1| = 3, not 1
         """),
         md(r"""
         ## 4.4 AdaHessian and the Hessian power $k$
@@ -882,6 +1001,9 @@ def notebook_04():
             ROTATED_VALLEY,
             """
         turned = rotated_valley(45)
+        H45 = turned.hessian_matrix
+        assert np.allclose(np.diag(H45), 50.5) and np.isclose(abs(H45[0, 1]), 49.5)   # the text's numbers
+        assert np.allclose(sorted({abs(50.5 + 49.5), abs(50.5 - 49.5)}), [1.0, 100.0])   # "100 or 1"
         print("exact diag(H):", np.diag(turned.hessian_matrix), "  per-probe variance:",
               hn.diagonal_variance(turned.hessian_matrix))
         contenders = {
@@ -900,9 +1022,13 @@ def notebook_04():
         ),
         code("""
         for name, problem in (("axis-aligned", valley), ("rotated 45 deg", turned)):
-            shown = {label: r.x_history[:, 0, :] for label, r in results[name].items() if r.status[0] != "diverged"}
-            display(plots.contour_paths(problem, shown, start=x0, minimizer=problem.minimizer, resolution=150,
-                                        title=f"Steep valley ({name}): Adam vs AdaHessian"))
+            shown = {label: r.x_history[:, 0, :] for label, r in results[name].items()}
+            diverged = {label: r.diverged_at[0] if r.status[0] == "diverged" else None for label, r in results[name].items()}
+            display(plots.contour_paths(problem, shown, start=x0, minimizer=problem.minimizer, resolution=120,
+                                        diverged=diverged, title=f"Steep valley ({name}): Adam vs AdaHessian"))
+        on45 = results["rotated 45 deg"]
+        assert on45["AdaHessian (lr = 0.15, 16 probes)"].steps[0] > on45["Adam (lr = lr*)"].steps[0]   # the text below
+        assert round(0.15 / 50.5, 3) == 0.003 and round(quantities(valley)["lr_opt"], 2) == 0.02
         """),
         md(r"""
         Why is AdaHessian *slower* than Adam on the rotated valley even with 16 probes? Because
@@ -934,6 +1060,7 @@ def notebook_04():
         """),
         code("""
         neuron_runs = run_experiment("sigmoid-neuron")
+        assert neuron_runs.data["epochs"] == 200
         print(neuron_runs.table_markdown())
         neuron_runs.figures["loss_curves"]
         """),
@@ -950,7 +1077,8 @@ def notebook_04():
            $\mathrm{diag}(H)$ whose (Rademacher) variance is the off-diagonal mass
            $\sum_{j\ne i} H_{ij}^2$.
         2. Averaging probes cuts the noise like $1/\sqrt N$; block averaging cuts it further at
-           the price of a bias.
+           the price of a bias; AdaHessian's absolute value $|z \odot Hz|$ adds another
+           ($\mathbb{E}|D_i| \ge |H_{ii}|$).
         3. AdaHessian with $k = 1$ is a diagonal Newton method with momentum: invariant to
            rescaling the coordinates, excellent when $H$ is nearly diagonal, fragile when it is
            not (the rotated valley).
@@ -966,25 +1094,58 @@ def notebook_04():
 # ----------------------------------------------------------------------------------------
 
 
-def exercise(number: int, title: str, task: str, solution: str, check: str):
+ANSWERED = """
+def answered(*answers):
+    \"\"\"False (with a note) while an exercise's answer cell still holds None: its check waits.\"\"\"
+    if any(answer is None for answer in answers):
+        print("not answered yet: fill in the cell above, then run this check again")
+        return False
+    return True
+"""
+
+
+def exercise(
+    number: int, title: str, task: str, solution: str, check: str, answers: tuple, student: bool
+):
+    """Task, answer cell and check cell of one exercise.
+
+    The check runs only once every name in ``answers`` is set (``answered``): the student
+    version's answer cell sets them to ``None``, so it runs top to bottom and each check
+    says "not answered yet"; a wrong answer stops with an assertion message.
+    """
+    if student:
+        answer = code(
+            "# Your answer: replace each None (see the task above).",
+            "\n".join(f"{name} = None" for name in answers),
+        )
+    else:
+        answer = code("# Reference solution: try it yourself first, then compare.", solution)
+    guarded = f"if answered({', '.join(answers)}):\n" + textwrap.indent(
+        textwrap.dedent(check).strip("\n"), "    "
+    )
     return [
         md(f"## Exercise {number}: {title}\n\n" + textwrap.dedent(task).strip("\n")),
-        code("# Reference solution: try it yourself first, then compare.", solution),
-        code("# Check: run this cell; it prints 'correct' or fails with a hint.", check),
+        answer,
+        code("# Check: run this cell; it prints 'correct' or fails with a hint.", guarded),
     ]
 
 
-def notebook_05():
+def notebook_05(student: bool = False):
+    intro = (
+        "Each exercise has an **answer cell** (every answer is `None` until you fill it in)"
+        if student
+        else "Each has a **solution cell** (a reference solution is filled in; the student "
+        "version, `05_exercises_student.ipynb`, built from the same source, leaves it empty)"
+    )
     cells = [
-        md(r"""
-        # 5. Exercises
-
-        Short exercises on notebooks 1–4. Each has a **solution cell** (a reference solution is
-        filled in — clear it and write your own) and a **check cell** that tests your answer
-        against the `hessian_lab` engine and theory. A check passes silently except for a
-        final `correct`; a wrong answer stops with an assertion message.
-        """),
-        code(SETUP),
+        md(
+            "# 5. Exercises\n\n"
+            f"Short exercises on notebooks 1–4. {intro} and a **check cell** that tests your "
+            "answer against the `hessian_lab` engine and theory. A check prints `correct`, "
+            "stops with an assertion message on a wrong answer, and waits (\"not answered "
+            "yet\") while the answer is still `None`."
+        ),
+        code(SETUP, ANSWERED),
     ]
     cells += exercise(
         1,
@@ -1011,6 +1172,8 @@ def notebook_05():
         assert list(runs.status) == ["converged", "diverged"], runs.status
         print("correct: GD converges just below lr_max and diverges just above it")
         """,
+        ('lr_max', 'lr_star', 'R_star'),
+        student,
     )
     cells += exercise(
         2,
@@ -1032,6 +1195,8 @@ def notebook_05():
         assert steps == measured, f"you predicted {steps}, the engine needed {measured}"
         print(f"correct: {steps} steps")
         """,
+        ('steps',),
+        student,
     )
     cells += exercise(
         3,
@@ -1060,6 +1225,8 @@ def notebook_05():
         assert 0.5 < speedup / (gd / hb) < 2, "compare log(R_GD) with log(R_HB)"
         print("correct")
         """,
+        ('lr_hb', 'beta_hb', 'rate_hb', 'speedup'),
+        student,
     )
     cells += exercise(
         4,
@@ -1089,6 +1256,8 @@ def notebook_05():
         assert np.all((0.7 < ratio) & (ratio < 1.4)), f"variance / theory = {ratio}"
         print("correct: unbiased, and the variance matches sum_{j != i} H_ij^2 / N")
         """,
+        ('hutchinson',),
+        student,
     )
     cells += exercise(
         5,
@@ -1116,6 +1285,8 @@ def notebook_05():
         assert gd_changes == (outcome["gd", 1.0] != outcome["gd", 1000.0]), "what is GD's lr_max for c = 1000?"
         print("correct")
         """,
+        ('adam_changes', 'gd_changes'),
+        student,
     )
     cells += exercise(
         6,
@@ -1143,6 +1314,8 @@ def notebook_05():
         assert np.allclose(measured, factor), f"measured ratios x_(t+1)/x_t: {measured}"
         print(f"correct: each Newton step multiplies x by {factor:.4f} - linear, not quadratic, convergence")
         """,
+        ('factor',),
+        student,
     )
     cells.append(
         md(r"""
@@ -1228,6 +1401,7 @@ NOTEBOOKS = {
     "03_adaptive_methods.ipynb": notebook_03,
     "04_hutchinson_and_adahessian.ipynb": notebook_04,
     "05_exercises.ipynb": notebook_05,
+    "05_exercises_student.ipynb": lambda: notebook_05(student=True),
     "06_check_your_optimizer.ipynb": notebook_06,
 }
 
@@ -1243,7 +1417,7 @@ def build(folder: Path = HERE) -> list[Path]:
                 "language_info": {"name": "python"},
             },
         )
-        stem = name.split("_")[0]
+        stem = name.split("_")[0] + ("s" if "student" in name else "")
         for i, cell in enumerate(nb.cells):
             cell.id = f"nb{stem}-{i:02d}"  # stable ids: regenerating gives no spurious diff
         nbformat.validate(nb)

@@ -1,17 +1,23 @@
-"""The teaching notebooks run top to bottom, and are stored without outputs."""
+"""The teaching notebooks run top to bottom, are stored without outputs, and are exactly
+what ``notebooks/build_notebooks.py`` writes (the student exercises included)."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
+import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+FOLDER = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
 
 
-def test_the_course_has_its_six_notebooks():
+def test_the_course_has_its_six_notebooks_and_the_student_exercises():
     names = [path.name for path in NOTEBOOKS]
     assert names == [
         "01_ill_conditioning.ipynb",
@@ -19,8 +25,17 @@ def test_the_course_has_its_six_notebooks():
         "03_adaptive_methods.ipynb",
         "04_hutchinson_and_adahessian.ipynb",
         "05_exercises.ipynb",
+        "05_exercises_student.ipynb",
         "06_check_your_optimizer.ipynb",
     ]
+
+
+def test_stored_notebooks_are_what_the_builder_writes(tmp_path):
+    spec = importlib.util.spec_from_file_location("build_notebooks", FOLDER / "build_notebooks.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    for path in builder.build(tmp_path):
+        assert path.read_text() == (FOLDER / path.name).read_text(), f"rebuild {path.name}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -31,22 +46,43 @@ def test_notebook_is_stored_without_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None, path.name
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_executes(path, tmp_path, monkeypatch):
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+@functools.cache
+def executed(path: Path):
+    """The notebook after running it in a fresh kernel (once per test session)."""
+    os.environ["MPLBACKEND"] = "Agg"
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=180,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    client.execute()
-    errors = [
+    with tempfile.TemporaryDirectory() as folder:
+        client = NotebookClient(
+            notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": folder}}
+        )
+        client.execute()
+    return notebook
+
+
+def _outputs(notebook, kind: str):
+    return [
         output
         for cell in notebook.cells
         if cell.cell_type == "code"
         for output in cell.outputs
-        if output.output_type == "error"
+        if output.output_type == kind
     ]
-    assert not errors
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_executes(path):
+    assert not _outputs(executed(path), "error")
+
+
+def _printed(notebook) -> str:
+    return "".join(output.get("text", "") for output in _outputs(notebook, "stream"))
+
+
+def test_solutions_pass_every_check_and_the_student_version_waits_for_answers():
+    solved = _printed(executed(FOLDER / "05_exercises.ipynb"))
+    student = _printed(executed(FOLDER / "05_exercises_student.ipynb"))
+    assert solved.count("correct") == 6 and "not answered yet" not in solved
+    assert student.count("not answered yet") == 6 and "correct" not in student
+    notebook = nbformat.read(FOLDER / "05_exercises_student.ipynb", as_version=4)
+    sources = "\n".join(cell.source for cell in notebook.cells)
+    assert "Reference solution" not in sources and "2 / (2 + 50)" not in sources
