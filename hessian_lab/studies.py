@@ -47,12 +47,12 @@ BOUNDARY_POINTS = 240
 
 
 # --------------------------------------------------------------------------- predictions
-def _predict(problem, optimizer, x0, criterion, tol, max_steps):
+def _predict(problem, optimizer, x0, criterion, tol, max_steps, dtype="float64"):
     """``(steps (B,), rate (B,), note)`` from the theory bridge; NaN where it has none."""
     from .theory import predict
 
     try:
-        p = predict(problem, optimizer, x0, criterion=criterion, tol=tol, max_steps=max_steps)
+        p = predict(problem, optimizer, x0, criterion, tol, max_steps, dtype=dtype)
     except (ValueError, ArithmeticError, ImportError) as error:
         return None, None, f"no prediction: {error}"
     return np.asarray(p.steps, float), np.asarray(p.rate, float), p.note
@@ -128,7 +128,8 @@ def compare(
     rule = dict(criterion=criterion, tol=tol, max_steps=max_steps, bound=bound, backend=backend)
     for label, optimizer in optimizers.items():
         result = _engine(problem, optimizer, x0, rule, record=record)
-        steps, rate, note = _predict(problem, optimizer, x0, criterion, tol, max_steps)
+        dtype = getattr(backend, "dtype", "float64")  # a Backend carries the run's dtype
+        steps, rate, note = _predict(problem, optimizer, x0, criterion, tol, max_steps, dtype)
         out.runs.append(
             ComparedRun(
                 label,

@@ -209,12 +209,24 @@ def predict(
     criterion: str = "loss",
     tol: float = 1e-6,
     max_steps: int = 10_000,
+    dtype: str = "float64",
 ) -> Prediction:
     """Predicted rate and steps to ``tol`` for every row of a run (see module doc).
 
-    Args mirror :func:`hessian_lab.engine.run`; ``x0`` is ``(d,)`` or ``(B, d)``.
+    Args mirror :func:`hessian_lab.engine.run`; ``x0`` is ``(d,)`` or ``(B, d)``. The
+    prediction is exact arithmetic; with ``dtype="float32"`` Newton gets none where
+    rounding H moves its smallest eigenvalue by more than 0.1 % (``eps32 kappa >= 1e-3``):
+    the measured steps then depend on rounding, not on the theory.
     """
     model = _linear_model(problem, optimizer, x0)
+    if not isinstance(model, str) and dtype == "float32" and isinstance(optimizer, Newton):
+        lam = np.abs(problem.spectrum)
+        spread = np.finfo(np.float32).eps * lam.max() / lam.min() if lam.min() > 0 else np.inf
+        if spread >= 1e-3:
+            model = (
+                f"no exact prediction in float32: H rounded to float32 moves its smallest"
+                f" eigenvalue by about eps*kappa = {spread:.2g} of itself"
+            )
     if isinstance(model, str):
         X0 = np.atleast_2d(np.asarray(to_numpy(x0)))
         return _unavailable(max(optimizer.batch_size(), X0.shape[0]), model)

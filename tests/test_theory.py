@@ -255,3 +255,20 @@ def test_predicted_path_at_arbitrary_steps_is_the_engines_history(optimizer):
     for criterion, values in expected.items():
         path = predicted_path(problem, optimizer, x0, criterion, steps)[:, 0]
         np.testing.assert_allclose(path, values, rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_float32_newton_at_kappa_1e7_converges_and_is_not_promised_one_step(backend):
+    problem = hl.Quadratic.from_condition(4, 1e7, rotation="random", seed=1)
+    x0 = np.ones(4)
+    result = hl.run(
+        problem, hl.Newton(), x0, dtype="float32", backend=backend, max_steps=30, tol=1e-6
+    )
+    assert result.status[0] == "converged"  # the float32 pinv cutoff used to drop lambda_min
+    assert predict(problem, hl.Newton(), x0, tol=1e-6).steps[0] == 1  # exact arithmetic
+    in_float32 = predict(problem, hl.Newton(), x0, tol=1e-6, dtype="float32")
+    assert np.isnan(in_float32.steps[0]) and "float32" in in_float32.note
+    # where float32 rounding is harmless, the one-step prediction stands
+    mild = hl.Quadratic.from_condition(4, 10.0, rotation="random", seed=1)
+    assert predict(mild, hl.Newton(), x0, tol=1e-6, dtype="float32").steps[0] == 1
+    assert hl.run(mild, hl.Newton(), x0, dtype="float32", backend=backend).steps[0] == 1

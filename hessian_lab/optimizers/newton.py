@@ -8,6 +8,8 @@ from typing import ClassVar, NamedTuple
 from ..backend import namespace
 from .base import Optimizer, hyper
 
+_FLOAT64_EPS = 2.0**-52
+
 
 class _NoState(NamedTuple):
     pass
@@ -36,7 +38,10 @@ class Newton(Optimizer):
         # step, which the engine reports as that row diverging; the SVD behind pinv would
         # otherwise fail for the whole batch
         bad = ~xp.all(xp.isfinite(H), axis=(1, 2))
-        H_pinv = xp.linalg.pinv(xp.where(bad[:, None, None], xp.zeros_like(H), H))
+        # cutoff at float64's resolution in every dtype: float32's own (d * 1.2e-7) would drop
+        # every mode below 1e-7 lambda_max, and Newton would never correct them
+        cutoff = H.shape[-1] * _FLOAT64_EPS
+        H_pinv = xp.linalg.pinv(xp.where(bad[:, None, None], xp.zeros_like(H), H), rtol=cutoff)
         direction = xp.matmul(H_pinv, oracle.grad(X)[:, :, None])[:, :, 0]
         direction = xp.where(bad[:, None], xp.full_like(direction, float("nan")), direction)
         return X - hp.lr * direction, state
