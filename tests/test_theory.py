@@ -272,3 +272,12 @@ def test_float32_newton_at_kappa_1e7_converges_and_is_not_promised_one_step(back
     mild = hl.Quadratic.from_condition(4, 10.0, rotation="random", seed=1)
     assert predict(mild, hl.Newton(), x0, tol=1e-6, dtype="float32").steps[0] == 1
     assert hl.run(mild, hl.Newton(), x0, dtype="float32", backend=backend).steps[0] == 1
+
+
+def test_a_float32_comparison_reports_newtons_prediction_as_not_holding():
+    from hessian_lab.studies import compare
+
+    problem = hl.Quadratic.from_condition(4, 1e7, rotation="random", seed=1)
+    backend = hl.get_backend("numpy", "float32")
+    run = compare(problem, {"newton": hl.Newton()}, np.ones(4), backend=backend).runs[0]
+    assert run.predicted_steps is None and "float32" in run.prediction_note
