@@ -18,7 +18,8 @@
    the per-step time, the error of one probe's diagonal estimate against the exact
    Hessian diagonal (Rademacher vs Gaussian probes), the size of the first update, and
    the training loss and accuracy after a fixed number of steps at the same learning rate,
-   and the tutorial class with bias correction added (that difference alone).
+   the tutorial class with bias correction added (that difference alone), and ours
+   without kernel averaging (that one alone).
 """
 
 from __future__ import annotations
@@ -220,6 +221,7 @@ def tutorial_effect(steps: int, seeds: int, coordinates: int, n_train: int = 500
         "hessian_lab AdaHessian": AdaHessian,
         "tutorial AdaHessian": TutorialAdaHessian,
         "tutorial + bias correction": partial(TutorialAdaHessian, bias_correction=True),
+        "ours, no kernel averaging": partial(AdaHessian, average_conv_kernel=False),
     }
     first_steps, results, times = {}, {name: [] for name in classes}, {n: [] for n in classes}
     for seed in range(seeds):
@@ -253,15 +255,15 @@ def tutorial_effect(steps: int, seeds: int, coordinates: int, n_train: int = 500
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke mode: tiny counts")
+    parser.add_argument("--only", choices=("cost", "tutorial"), help="run one part (default: both)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     print("Measured on this machine; if it is shared, only the ratios are meaningful.")
-    if args.quick:
-        step_cost(rounds=2, steps=1, batch=4)
-        tutorial_effect(steps=3, seeds=1, coordinates=5, n_train=50)
-    else:
-        step_cost(rounds=10, steps=5)
-        tutorial_effect(steps=100, seeds=2, coordinates=200)
+    if args.only != "tutorial":
+        step_cost(**(dict(rounds=2, steps=1, batch=4) if args.quick else dict(rounds=10, steps=5)))
+    if args.only != "cost":
+        sizes = dict(steps=3, seeds=1, coordinates=5, n_train=50) if args.quick else {}
+        tutorial_effect(**{**dict(steps=100, seeds=2, coordinates=200), **sizes})
     return 0
 
 

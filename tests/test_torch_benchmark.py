@@ -35,7 +35,7 @@ def test_the_quick_torch_benchmark_reports_every_optimizer(capsys):
         assert float(found.group(1)) > 0
     assert re.search(r"1\.00x SGD", out)
     assert re.search(r"Rademacher [\d.]+, Gaussian [\d.]+", out)
-    assert len(re.findall(r"first update \|dtheta\| [\d.]+;", out)) == 3
+    assert len(re.findall(r"first update \|dtheta\| [\d.]+;", out)) == 4
 
 
 def test_the_tutorial_class_is_not_bias_corrected():

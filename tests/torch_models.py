@@ -6,16 +6,16 @@ import pytest
 import torch
 from torch.func import functional_call
 
+from hessian_lab.torch.train import one_thread
 
-@pytest.fixture(scope="module", autouse=False)
+
+@pytest.fixture(scope="module")
 def one_torch_thread():
     """Run a module's tests on one torch thread: on the shared 2-core machine, torch's
     intra-op threads spin against the other processes and small products slow down
     by 10-20x."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_thread():
+        yield
 
 
 def mlp_problem(seed: int = 0, loss: str = "cross_entropy"):
