@@ -54,6 +54,8 @@ __all__ = [
     "hutchinson_error",
     "basin_maps",
     "sharpness_curves",
+    "training_curves",
+    "cka_layers",
     "save_figure",
 ]
 
@@ -1043,4 +1045,67 @@ def sharpness_curves(traces: Sequence, title: str = "Sharpness against step"):
     bottom.set_ylabel("training loss")
     bottom.grid(True, which="both", alpha=0.3)
     bottom.legend(loc="best", fontsize="small")
+    return fig
+
+
+def training_curves(histories: Mapping, title: str = "Training", switch_epoch: int | None = None):
+    """Mini-batch training runs: training loss (log, left) and test accuracy (right) per epoch.
+
+    ``histories``: label -> an object with ``train_loss`` and ``test_accuracy`` per epoch
+    (epoch 0 = before training), e.g. :class:`hessian_lab.torch.train.History`. Runs that
+    share an optimizer name (the label's text before the first comma) share a colour; the
+    rest of the label picks the line style. ``switch_epoch`` draws a dotted vertical line
+    where the optimizers were swapped.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11.0, 4.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
+    colours: dict[str, str] = {}
+    styles: dict[str, str] = {}
+    for label, history in histories.items():
+        head, _, tail = label.partition(",")
+        colour = colours.setdefault(head, f"C{len(colours)}")
+        style = styles.setdefault(tail, ("-", "--", ":", "-.")[len(styles) % 4])
+        loss = np.asarray(history.train_loss, dtype=float)
+        loss = np.where(np.isfinite(loss) & (loss > 0), loss, np.nan)
+        epochs = np.arange(loss.size)
+        left.plot(epochs, loss, color=colour, linestyle=style, marker=".", label=label)
+        right.plot(epochs, history.test_accuracy, color=colour, linestyle=style, marker=".",
+                   label=label)
+    for ax in (left, right):
+        if switch_epoch is not None:
+            ax.axvline(switch_epoch, color="gray", linestyle=":", label="optimizer switch")
+        ax.set_xlabel("epoch")
+        ax.grid(True, which="both", alpha=0.3)
+    left.set_yscale("log")
+    left.set_ylabel("training loss (cross-entropy)")
+    right.set_ylabel("test accuracy")
+    right.set_ylim(0, 1.02)
+    right.axhline(0.1, color="black", linewidth=0.8, linestyle=":", label="chance (0.1)")
+    right.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+    fig.suptitle(title)
+    return fig
+
+
+def cka_layers(layers: Sequence[str], similarity: Mapping[str, Mapping[str, float]],
+               title: str = "Linear CKA by layer"):
+    """Linear CKA (0..1) against the layer, one line per pair of networks.
+
+    ``similarity``: pair label -> {layer name -> CKA}; ``layers`` gives the order.
+    """
+    fig, ax = new_figure(figsize=(8.5, 5.0))
+    positions = np.arange(len(layers))
+    for index, (pair, values) in enumerate(similarity.items()):
+        ax.plot(positions, [values[layer] for layer in layers], marker="o",
+                color=f"C{index}", label=pair)
+    ax.set_xticks(positions, layers)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("layer (index and type in the network)")
+    ax.set_ylabel("linear CKA on the test images")
+    ax.set_title(title, fontsize="medium")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small")
     return fig

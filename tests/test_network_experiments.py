@@ -9,7 +9,7 @@ import pytest
 
 from hessian_lab.experiments import EXPERIMENTS, ExperimentResult, run_experiment
 
-NETWORK_NAMES = ["edge-of-stability"]
+NETWORK_NAMES = ["edge-of-stability", "digits-normalization", "digits-cross-init", "digits-cka"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -53,3 +53,59 @@ def test_edge_of_stability_figure_shows_every_curve_and_its_two_over_lr_line():
     low, high = top.get_ylim()
     assert low <= min(result.data["runs"][0]["sharpness"]) and high > 10 * 1.05
     assert bottom.get_yscale() == "log" and bottom.get_legend() is not None
+
+
+def by(result: ExperimentResult, **keys) -> dict:
+    (row,) = [r for r in result.table if all(r[k] == v for k, v in keys.items())]
+    return row
+
+
+def test_normalization_both_learn_at_scale_one_and_neither_at_scale_1e_minus_4():
+    result = quick("digits-normalization")
+    for optimizer in ("SGD", "AdaHessian"):
+        assert by(result, scale=1.0, optimizer=optimizer)["final test accuracy"] > 0.5
+        # inputs 1e-4 times smaller: the first layer barely sees them, at chance (0.1)
+        assert by(result, scale=1e-4, optimizer=optimizer)["final test accuracy"] < 0.2
+    # inputs 1e3 times larger: SGD's first steps kill the network, it stays at chance
+    assert by(result, scale=1e3, optimizer="SGD")["final test accuracy"] < 0.2
+
+
+def test_normalization_figure_has_a_curve_per_run_and_a_visible_legend():
+    result = quick("digits-normalization")
+    loss_axes, accuracy_axes = result.figures["training"].axes
+    assert len(loss_axes.get_lines()) == 6
+    labels = {t.get_text() for t in accuracy_axes.get_legend().get_texts()}
+    assert {"SGD, s = 0.0001", "AdaHessian, s = 1000", "chance (0.1)"} <= labels
+
+
+def test_cross_init_paths_continue_from_the_first_phase_and_keep_learning():
+    result = quick("digits-cross-init")
+    assert [(r["first (A)"], r["then (B)"]) for r in result.table] == [
+        ("SGD", "SGD"), ("SGD", "AdaHessian"), ("AdaHessian", "SGD"),
+        ("AdaHessian", "AdaHessian"),
+    ]
+    histories = result.data["histories"]
+    epochs = result.data["settings"]["epochs_per_phase"]
+    for row in result.table:
+        history = histories[f"{row['first (A)']} then {row['then (B)']}"]
+        assert len(history["train_loss"]) == 2 * epochs + 1
+        assert history["train_loss"][epochs] == row["train loss after A"]
+        assert row["final train loss"] < history["train_loss"][0]
+    # both paths out of one first phase start from the same weights
+    assert by(result, **{"first (A)": "SGD", "then (B)": "SGD"})["train loss after A"] == by(
+        result, **{"first (A)": "SGD", "then (B)": "AdaHessian"}
+    )["train loss after A"]
+
+
+def test_cka_study_scores_every_layer_in_zero_one_and_training_moves_the_output():
+    result = quick("digits-cka")
+    layers = [row["layer"] for row in result.table]
+    assert layers == ["1 ReLU", "3 ReLU", "4 MaxPool2d", "6 Linear"]
+    for row in result.table:
+        values = [v for k, v in row.items() if k != "layer"]
+        assert len(values) == 6 and all(0.0 <= v <= 1.0 + 1e-12 for v in values)
+    output = by(result, layer="6 Linear")
+    # the trained output layers agree with each other more than with the untrained one
+    assert output["SGD seed 0 vs AdaHessian seed 0"] > output["SGD seed 0 vs init seed 0"]
+    axes = result.figures["cka"].axes[0]
+    assert axes.get_ylim() == (0.0, 1.05) and len(axes.get_legend().get_texts()) == 6

@@ -73,6 +73,24 @@ _ENTRIES = (
         "rises to about 2 / lr and hovers there (Cohen et al. 2021)",
         "edge_of_stability",
     ),
+    Experiment(
+        "digits-normalization",
+        "digits inputs rescaled by 1e-4, 1, 1e3: a small CNN trained with SGD (momentum) "
+        "and AdaHessian; loss curves and test accuracy per optimizer and scale",
+        "digits_normalization",
+    ),
+    Experiment(
+        "digits-cross-init",
+        "digits, small CNN: train with SGD (momentum) or AdaHessian, then continue with each "
+        "from the other's weights; loss and accuracy along the four paths",
+        "digits_cross_init",
+    ),
+    Experiment(
+        "digits-cka",
+        "digits, small CNN: linear CKA layer by layer between SGD and AdaHessian solutions, "
+        "across seeds and against the initialization",
+        "digits_cka",
+    ),
 )
 
 #: name -> experiment, the classic studies first (the steep valley).

@@ -15,6 +15,7 @@ second-order method (AdaHessian) can take Hessian-vector products through the gr
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -184,7 +185,11 @@ def train(
                 value.backward(create_graph=second_order)
                 return value
 
-            optimizer.step(closure)
+            with warnings.catch_warnings():
+                # AdaHessian detaches every p.grad after its step, which breaks the
+                # parameter -> grad -> graph cycle torch warns about on create_graph=True
+                warnings.filterwarnings("ignore", "Using backward\\(\\) with create_graph")
+                optimizer.step(closure)
         if not _record(history, model, train_set, test_set, loss):
             history.diverged_at = epoch
             break
