@@ -109,3 +109,38 @@ def test_cka_study_scores_every_layer_in_zero_one_and_training_moves_the_output(
     assert output["SGD seed 0 vs AdaHessian seed 0"] > output["SGD seed 0 vs init seed 0"]
     axes = result.figures["cka"].axes[0]
     assert axes.get_ylim() == (0.0, 1.05) and len(axes.get_legend().get_texts()) == 6
+
+
+def test_normalization_curvature_exact_diagonal_scales_like_s_squared_the_probe_like_s():
+    curvature = quick("digits-normalization").data["first_layer_curvature_at_init"]
+    small, one = curvature["0.0001"], curvature["1"]
+    assert 0.3e-8 < small["exact"] / one["exact"] < 3e-8  # H_ii ~ s^2
+    assert 0.3e-4 < small["hutchinson"] / one["hutchinson"] < 3e-4  # z_i (Hz)_i ~ s
+    assert 0.3e-4 < small["grad"] / one["grad"] < 3e-4  # g ~ s
+    assert small["hutchinson"] / small["exact"] > 1e4
+
+
+def test_first_layer_exact_diagonal_equals_the_autograd_hessian():
+    import torch
+    from torch.func import functional_call
+
+    from hessian_lab.experiments.digits_normalization import first_layer_curvature
+    from hessian_lab.torch.data import digits
+    from hessian_lab.torch.models import small_cnn
+    from hessian_lab.torch.train import dataset_loss
+
+    data, _ = digits(n_train=16, n_test=0, seed=1)
+    model = small_cnn(seed=2)
+    params = dict(model.named_parameters())
+
+    def loss_of(weight):
+        outputs = functional_call(model, {**params, "0.weight": weight}, (data.inputs,))
+        return torch.nn.functional.cross_entropy(outputs, data.targets)
+
+    weight = params["0.weight"].detach()
+    hessian = torch.autograd.functional.hessian(loss_of, weight).reshape(72, 72)
+    measured = first_layer_curvature(model, data, probes=2)
+    assert measured["exact"] == pytest.approx(float(hessian.diagonal().abs().mean()), rel=1e-8)
+    loss = dataset_loss(model, data)
+    grad = torch.autograd.grad(loss, params["0.weight"])[0]
+    assert measured["grad"] == pytest.approx(float(grad.abs().mean()), rel=1e-12)
