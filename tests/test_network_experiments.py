@@ -140,7 +140,7 @@ def test_first_layer_exact_diagonal_equals_the_autograd_hessian():
     weight = params["0.weight"].detach()
     hessian = torch.autograd.functional.hessian(loss_of, weight).reshape(72, 72)
     measured = first_layer_curvature(model, data, probes=2)
-    assert measured["exact"] == pytest.approx(float(hessian.diagonal().abs().mean()), rel=1e-8)
+    assert measured["exact"] == pytest.approx(float(hessian.diagonal().abs().mean()), rel=1e-6)
     loss = dataset_loss(model, data)
     grad = torch.autograd.grad(loss, params["0.weight"])[0]
     assert measured["grad"] == pytest.approx(float(grad.abs().mean()), rel=1e-12)

@@ -1,8 +1,8 @@
 """Canned experiments: the classic studies of ill-conditioning, momentum, Adam and AdaHessian.
 
     >>> from hessian_lab.experiments import EXPERIMENTS, run_experiment
-    >>> sorted(EXPERIMENTS)[:2]
-    ['cross-init', 'hutchinson']
+    >>> list(EXPERIMENTS)[:2]
+    ['steep-valley', 'rate-curves']
     >>> result = run_experiment("rate-curves", quick=True)      # doctest: +SKIP
     >>> result.write("out/rate-curves")                          # doctest: +SKIP
 
