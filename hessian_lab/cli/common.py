@@ -488,19 +488,21 @@ class Settings:
         }
 
 
-def settings(built: BuiltProblem, x0, criterion, tol, max_steps, bound, backend, dtype):
-    """:class:`Settings` from the options (click already applied defaults and ranges)."""
+def settings(built: BuiltProblem, params: Mapping[str, Any]) -> Settings:
+    """:class:`Settings` from a command's parsed ``params`` (click applied defaults and
+    ranges; the start's length and the bound's default depend on the problem)."""
     from ..backend import get_backend
 
+    x0, bound = params.get("x0"), params.get("bound")
     start = built.x0 if x0 is None else parse_list(x0, "--x0", built.problem.dim)
     default_bound = STEEP_VALLEY_BOUND if built.config.get("name") == "steep-valley" else 1e12
     out = Settings(
         start,
-        _value(criterion),
-        as_float(tol, "--tol", positive=True),
-        as_int(max_steps, "--max-steps", minimum=1, maximum=MAX_STEPS),
+        _value(params["criterion"]),
+        as_float(params["tol"], "--tol", positive=True),
+        as_int(params["max_steps"], "--max-steps", minimum=1, maximum=MAX_STEPS),
         as_float(default_bound if bound is None else bound, "--bound", positive=True),
-        get_backend(_value(backend), _value(dtype)),
+        get_backend(_value(params["backend"]), _value(params["dtype"])),
     )
     warn_if_stationary(built.problem, start)
     return out

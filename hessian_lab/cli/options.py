@@ -7,6 +7,7 @@ the problem is built. Standard library and typer only: ``--help`` imports nothin
 
 from __future__ import annotations
 
+import inspect
 from enum import Enum
 from typing import Annotated
 
@@ -146,3 +147,42 @@ Config = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
 MaxMemory = Annotated[float, typer.Option(help="Refuse work estimated above this many GB (> 0).")]
+
+
+# --------------------------------------------------------------------------- option groups
+def _problem_and_rule(
+    eigenvalues: Eigenvalues = None,
+    dim: Dim = None,
+    kappa: Kappa = None,
+    spectrum: SpectrumShape = None,
+    lambda_min: LambdaMin = None,
+    rotation: RotationKind = None,
+    seed: Seed = None,
+    center: Center = None,
+    x0: X0 = None,
+    objective: Objective = None,
+    vars: Vars = None,
+    problem: ProblemName = None,
+    criterion: CriterionKind = Criterion.loss,
+    tol: Tol = 1e-6,
+    max_steps: MaxSteps = 10_000,
+    bound: Bound = None,
+    backend: Backend = BackendName.auto,
+    dtype: Precision = DType.float64,
+    config: Config = None,
+) -> None:
+    """The options of a problem and its stopping rule (a template: never called)."""
+
+
+def problem_and_rule(command):
+    """Give ``command`` the problem and stopping-rule options in place of its ``**options``.
+
+    The options are declared once (``_problem_and_rule``) and reach the command in
+    ``**options``; ``--help`` lists them after the command's own.
+    """
+    own = inspect.signature(command, eval_str=True)
+    shared = inspect.signature(_problem_and_rule, eval_str=True).parameters.values()
+    kept = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    added = [p.replace(kind=p.KEYWORD_ONLY) for p in shared]
+    command.__signature__ = own.replace(parameters=[*kept, *added])
+    return command

@@ -85,28 +85,10 @@ def _labels(resolved) -> list[str]:
 
 
 @handle_errors
+@opt.problem_and_rule
 def run(
     ctx: typer.Context,
     optimizer: opt.Optimizers = None,
-    eigenvalues: opt.Eigenvalues = None,
-    dim: opt.Dim = None,
-    kappa: opt.Kappa = None,
-    spectrum: opt.SpectrumShape = None,
-    lambda_min: opt.LambdaMin = None,
-    rotation: opt.RotationKind = None,
-    seed: opt.Seed = None,
-    center: opt.Center = None,
-    x0: opt.X0 = None,
-    objective: opt.Objective = None,
-    vars: opt.Vars = None,
-    problem: opt.ProblemName = None,
-    criterion: opt.CriterionKind = opt.Criterion.loss,
-    tol: opt.Tol = 1e-6,
-    max_steps: opt.MaxSteps = 10_000,
-    bound: opt.Bound = None,
-    backend: opt.Backend = opt.BackendName.auto,
-    dtype: opt.Precision = opt.DType.float64,
-    config: opt.Config = None,
     json_output: opt.Json = False,
     plot: Annotated[
         str | None,
@@ -119,6 +101,7 @@ def run(
         typer.Option("--plot3d", metavar="FILE", help="Loss surface with paths (2-D problems)."),
     ] = None,
     max_memory_gb: opt.MaxMemory = opt.DEFAULT_MAX_MEMORY_GB,
+    **options,
 ) -> None:
     from ..plots import FORMATS
     from .common import as_float
@@ -133,7 +116,7 @@ def run(
         problem_choice(ctx.params),
         limit,
     )
-    s = settings(built, x0, criterion, tol, max_steps, bound, backend, dtype)
+    s = settings(built, ctx.params)
     two_d = built.problem.dim == 2
     if plot3d is not None and not two_d:
         raise CLIError(f"--plot3d needs a 2-D problem; this one has dimension {built.problem.dim}")

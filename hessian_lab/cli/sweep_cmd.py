@@ -80,6 +80,7 @@ def _field_kind(optimizer_name: str, name: str):
 
 
 @handle_errors
+@opt.problem_and_rule
 def sweep(
     ctx: typer.Context,
     optimizer: Annotated[
@@ -94,25 +95,6 @@ def sweep(
             metavar="GRID", help="NAME=START:STOP:NUM[:log|lin]; one or two.", show_default=False
         ),
     ] = None,
-    eigenvalues: opt.Eigenvalues = None,
-    dim: opt.Dim = None,
-    kappa: opt.Kappa = None,
-    spectrum: opt.SpectrumShape = None,
-    lambda_min: opt.LambdaMin = None,
-    rotation: opt.RotationKind = None,
-    seed: opt.Seed = None,
-    center: opt.Center = None,
-    x0: opt.X0 = None,
-    objective: opt.Objective = None,
-    vars: opt.Vars = None,
-    problem: opt.ProblemName = None,
-    criterion: opt.CriterionKind = opt.Criterion.loss,
-    tol: opt.Tol = 1e-6,
-    max_steps: opt.MaxSteps = 10_000,
-    bound: opt.Bound = None,
-    backend: opt.Backend = opt.BackendName.auto,
-    dtype: opt.Precision = opt.DType.float64,
-    config: opt.Config = None,
     csv_path: Annotated[
         str | None,
         typer.Option("--csv", metavar="FILE", help="Write every grid point as a CSV row."),
@@ -123,6 +105,7 @@ def sweep(
         typer.Option(metavar="FILE", help="Heatmap / line of steps: .png, .svg or .pdf."),
     ] = None,
     max_memory_gb: opt.MaxMemory = opt.DEFAULT_MAX_MEMORY_GB,
+    **options,
 ) -> None:
     from ..plots import FORMATS
 
@@ -143,7 +126,7 @@ def sweep(
         problem_choice(ctx.params),
         limit,
     )
-    s = settings(built, x0, criterion, tol, max_steps, bound, backend, dtype)
+    s = settings(built, ctx.params)
     q = built.quantities
     if not grids:
         if q is None:
