@@ -80,6 +80,13 @@ DIVERGED_COLOR = "#f2a7a7"  # sweep cells that diverged
 SLOW_COLOR = "#c8c8c8"  # sweep cells that ran out of steps
 PANELS_ABOVE = 3  # more paths than this are drawn as small multiples
 LEGEND_CHARS = 34  # legend labels wrap at this many characters
+ZERO_LABEL = "{what} = 0 exactly (on the bottom edge)"
+LAST_IN_LEGEND = (
+    "start",
+    "minimizer",
+    ZERO_LABEL.format(what="f"),
+    ZERO_LABEL.format(what="f - f*"),
+)
 
 
 def palette(names: Sequence[str], colors: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -132,7 +139,7 @@ def _legend_below(fig, handles=None, labels=None, n: int | None = None) -> None:
                 if label not in labels:
                     handles.append(h)
                     labels.append(label)
-        marks = [i for i, label in enumerate(labels) if label in ("start", "minimizer")]
+        marks = [i for i, label in enumerate(labels) if label in LAST_IN_LEGEND]
         order = [i for i in range(len(labels)) if i not in marks] + marks
         handles, labels = [handles[i] for i in order], [labels[i] for i in order]
     if not handles:
@@ -164,16 +171,15 @@ def diverging_paths(paths, start=None, minimizer=None, diverged=None) -> dict[st
     """The diverging paths: ``{name: step it diverged at}`` (``None``: detected, step unknown).
 
     ``diverged`` (``{name: step or None}``, e.g. the engine's ``diverged_at``) is trusted; a
-    path it does not name diverges if it holds a non-finite point or ends more than three
-    times farther from the minimizer (else the start) than it began, or than the start is
-    from the minimizer.
+    path it does not name diverges if it holds a non-finite point or, when the minimizer is
+    known, ends more than three times farther from it than it began (or than the start is).
     """
     out = {n: s for n, s in (diverged or {}).items() if n in paths and s is not None}
     start, minimizer = _point(start), _point(minimizer)
-    anchor = minimizer if minimizer is not None else start
-    reach = 1.0
+    anchor = minimizer
+    reach = 1e-12
     if start is not None and minimizer is not None:
-        reach = max(float(np.linalg.norm(start - minimizer)), 1e-12)
+        reach = max(float(np.linalg.norm(start - minimizer)), reach)
     for name, path in paths.items():
         if name in out or (diverged and name in diverged):
             continue
@@ -324,7 +330,7 @@ class _PathScene:
         bar, the titles and a legend line per path (the legend sets the least width)."""
         dx, dy = self.high - self.low
         ratio = float(np.clip(dx / dy, 0.45, 2.2)) if equal_aspect and dy > 0 else 1.25
-        width = panel * min(1.0, ratio) * 1.25 if ratio < 1 else panel * 1.25
+        width = panel * 1.25 if ratio < 1 else panel
         height = width / ratio
         lines = sum(-(-len(self.label(n, p)) // LEGEND_CHARS) for n, p in self.paths.items())
         fig_w = max(ncols * (width + 0.7) + 1.3, 4.8)
@@ -565,7 +571,7 @@ def loss_curves(
                 color=colors[name],
                 markersize=9,
                 transform=ax.get_xaxis_transform(),
-                label=None if zero_marked else f"v: {what} reaches 0 exactly",
+                label=None if zero_marked else ZERO_LABEL.format(what=what),
                 clip_on=False,
             )
             zero_marked = True
@@ -1028,12 +1034,27 @@ def sharpness_curves(traces: Sequence, title: str = "Sharpness against step"):
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     for index, trace in enumerate(traces):
         colour = f"C{index}"
-        top.plot(trace.sharpness_steps, trace.sharpness, color=colour, marker=".",
-                 label=f"lr = {trace.lr:.3g}")
-        top.axhline(2 / trace.lr, color=colour, linestyle="--", linewidth=1.0,
-                    label=f"2 / lr = {2 / trace.lr:.3g}")
-        bottom.plot(np.arange(len(trace.loss)), trace.loss, color=colour, linewidth=1.0,
-                    label=f"lr = {trace.lr:.3g}")
+        top.plot(
+            trace.sharpness_steps,
+            trace.sharpness,
+            color=colour,
+            marker=".",
+            label=f"lr = {trace.lr:.3g}",
+        )
+        top.axhline(
+            2 / trace.lr,
+            color=colour,
+            linestyle="--",
+            linewidth=1.0,
+            label=f"2 / lr = {2 / trace.lr:.3g}",
+        )
+        bottom.plot(
+            np.arange(len(trace.loss)),
+            trace.loss,
+            color=colour,
+            linewidth=1.0,
+            label=f"lr = {trace.lr:.3g}",
+        )
     edges = [2 / t.lr for t in traces] + [max(t.sharpness) for t in traces]
     top.set_ylim(0, 1.15 * max(edges))
     top.set_ylabel("sharpness lambda_max")

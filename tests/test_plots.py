@@ -152,6 +152,9 @@ def test_contour_frames_converging_runs_and_marks_the_diverging_one():
 def test_the_diverging_run_is_detected_without_being_told():
     problem, paths, _ = _valley_paths()
     assert plots.diverging_paths(paths, [0, 0], problem.minimizer) == {"GD lr=0.0202": None}
+    # without a minimizer only non-finite points count: a long converging path is no failure
+    assert plots.diverging_paths(paths, [0, 0]) == {}
+    assert plots.diverging_paths({"nan": [[0, 0], [np.nan, 1]]}) == {"nan": None}
 
 
 def test_more_than_three_paths_become_small_multiples_with_one_colour_each():

@@ -74,10 +74,14 @@ def test_mse_loss_is_half_the_mean_squared_distance_to_one_hot_targets(split):
     train_set, _ = split
     model = mlp((16,), seed=0)
     outputs = model(train_set.inputs)
-    expected = 0.5 * sum(
-        float(((outputs[i].detach() - one_hot(train_set.targets[i : i + 1])[0]) ** 2).sum())
-        for i in range(120)
-    ) / 120
+    expected = (
+        0.5
+        * sum(
+            float(((outputs[i].detach() - one_hot(train_set.targets[i : i + 1])[0]) ** 2).sum())
+            for i in range(120)
+        )
+        / 120
+    )
     measured = float(dataset_loss(model, train_set, "mse").detach())
     assert measured == pytest.approx(expected, rel=1e-12)
     with pytest.raises(ValueError, match="allowed: mse, cross-entropy"):

@@ -22,7 +22,7 @@ from .base import BACKEND, ExperimentResult
 
 NAME = "cross-init"
 TITLE = "Himmelblau's function: optimizer hand-over (A then B, B then A) and basin maps"
-X0 = (-0.5, 0.5)
+X0 = (0.0, 0.5)
 HANDOVER_STEPS = 8
 TOL = 1e-6
 BOUND = 50.0
@@ -152,6 +152,7 @@ def run(quick: bool = False) -> ExperimentResult:
             paths,
             start=X0,
             title=f"Himmelblau: {a_name} and {b_name}, alone and handing over",
+            labels=("x", "y"),
             resolution=resolution,
             bounds=BOX,
             colors=colors,

@@ -62,7 +62,8 @@ def run(quick: bool = False) -> ExperimentResult:
     shown = 6 if quick else 12
     resolution = 60 if quick else 200
     table, figures, data = [], {}, {"problems": {}}
-    colors = plots.palette(list(methods(quantities(next(iter(problems().values()))))))
+    listed = methods(quantities(next(iter(problems().values()))))
+    colors = plots.palette([_legend_label(n, o) for n, o in listed.items()])
     for label, problem in problems().items():
         q = quantities(problem)
         paths, losses = {}, {}
@@ -81,8 +82,9 @@ def run(quick: bool = False) -> ExperimentResult:
             prediction = predict(problem, optimizer, X0, "loss", TOL, MAX_STEPS)
             row = result.row(0)
             x_hist = result.x_history[:, 0, :]
-            paths[name] = x_hist[: shown + 1]
-            losses[name] = result.loss_history[:, 0]
+            legend = _legend_label(name, optimizer)
+            paths[legend] = x_hist[: shown + 1]
+            losses[legend] = result.loss_history[:, 0]
             first = x_hist[min(1, len(x_hist) - 1)]
             table.append(
                 {
@@ -131,6 +133,11 @@ def run(quick: bool = False) -> ExperimentResult:
         "above 0); Hutchinson's estimate of diag(H) is noisy when |H_12| is comparable to H_ii.",
     ]
     return ExperimentResult(NAME, TITLE, table, data, figures, notes)
+
+
+def _legend_label(name: str, optimizer) -> str:
+    """The method's name with its step size: the hyperparameter a reader needs."""
+    return f"{name} (lr = {float(optimizer.lr):.3g})"
 
 
 __all__ = ["run", "problems", "methods", "NAME", "TITLE"]
