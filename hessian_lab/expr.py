@@ -10,9 +10,12 @@ mode="eval")`` and the tree is walked against a whitelist:
 - a flat tuple ``(0.9, 0.999)``, at the top level only, in :func:`evaluate`.
 
 Anything else (attributes, subscripts, lambdas, keywords, comprehensions, unknown or
-underscore names, text over ``MAX_LENGTH`` characters, exponents above ``MAX_EXPONENT``,
-nesting deeper than ``MAX_DEPTH``) raises :class:`ExpressionError`, a ``ValueError`` whose
-message is one line naming the offending part and what is allowed. Nothing in the text is
+underscore names, text over ``MAX_LENGTH`` characters or ``MAX_NODES`` syntax nodes,
+exponents above ``MAX_EXPONENT``, nesting deeper than ``MAX_DEPTH``) raises
+:class:`ExpressionError`, a ``ValueError`` whose message is one line naming the offending
+part and what is allowed. Nesting counts a flat chain ``a + b - c + ...`` (or
+``a * b / c * ...``) as one level, however many terms it has: size is limited apart, by
+``MAX_LENGTH`` and ``MAX_NODES``. Nothing in the text is
 ever executed: the walker builds the result itself, node by node.
 
 Two results share one walker: a sympy expression (:func:`parse_expression`, real symbols)
@@ -25,6 +28,7 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -35,17 +39,21 @@ __all__ = [
     "MAX_LENGTH",
     "MAX_EXPONENT",
     "MAX_DEPTH",
+    "MAX_NODES",
     "FUNCTIONS",
     "CONSTANTS",
     "ExpressionError",
     "parse_expression",
     "symbols_for",
+    "variables_for",
+    "variable_name",
     "evaluate",
 ]
 
 MAX_LENGTH = 1000  # characters of input text
 MAX_EXPONENT = 1000  # largest |exponent| of a numeric power
-MAX_DEPTH = 50  # deepest nesting of the syntax tree
+MAX_DEPTH = 50  # deepest nesting; a chain a + b - c + ... (or a * b / c ...) is one level
+MAX_NODES = 500  # numbers, names, operations and calls in one expression
 MAX_DIGITS = 4000  # largest number of decimal digits of an exact numeric power
 
 CONSTANTS = ("pi", "e", "E")  # E: sympy's printed name of e
@@ -82,6 +90,13 @@ def _sympy_builder(name: str) -> Callable[[Any], Any]:
 
 
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_FAMILIES = {
+    ast.Add: "sum",
+    ast.Sub: "sum",
+    ast.Mult: "product",
+    ast.Div: "product",
+    ast.Pow: "power",
+}
 _UNARY = {ast.USub: "-", ast.UAdd: "+"}
 
 _ALLOWED_SYNTAX = "numbers, names, + - * / **, unary -, parentheses and calls of " + ", ".join(
@@ -238,7 +253,10 @@ class _Walker:
 
     def walk(self, node: ast.AST, depth: int = 0):
         if depth > MAX_DEPTH:
-            raise _Reject(f"nesting deeper than {MAX_DEPTH} levels", "simplify the expression")
+            raise _Reject(
+                f"nesting deeper than {MAX_DEPTH} levels (a flat sum or product counts as one)",
+                "simplify the expression",
+            )
         if isinstance(node, ast.Constant):
             value = node.value
             if type(value) not in (int, float):
@@ -250,9 +268,7 @@ class _Walker:
         if isinstance(node, ast.Name):
             return self.name(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-            left = self.walk(node.left, depth + 1)
-            right = self.walk(node.right, depth + 1)
-            return self.algebra.binary(_OPERATORS[type(node.op)], left, right)
+            return self.chain(node, depth)
         if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
             operand = self.walk(node.operand, depth + 1)
             return self.algebra.negate(operand) if isinstance(node.op, ast.USub) else operand
@@ -261,6 +277,28 @@ class _Walker:
         raise _Reject(
             f"{self.describe(node)} {self.part(node)} is not allowed", f"allowed: {_ALLOWED_SYNTAX}"
         )
+
+    def chain(self, node: ast.BinOp, depth: int):
+        """A left-nested run of one family (``+ -`` or ``* /``) as one level, walked in a loop.
+
+        ``a + b - c`` parses as ``(a + b) - c``: the run's operands all sit one level below
+        it, so a flat sum of n terms is 2 levels deep, not n. ``**`` is its own family of one.
+        """
+        family = _FAMILIES[type(node.op)]
+        links = []
+        while (
+            isinstance(node, ast.BinOp)
+            and type(node.op) in _OPERATORS
+            and _FAMILIES[type(node.op)] == family
+        ):
+            links.append((_OPERATORS[type(node.op)], node.right))
+            node = node.left
+            if family == "power":
+                break
+        value = self.walk(node, depth + 1)
+        for op, right in reversed(links):
+            value = self.algebra.binary(op, value, self.walk(right, depth + 1))
+        return value
 
     def name(self, node: ast.Name):
         name = node.id
@@ -311,12 +349,19 @@ def _parse_tree(text: str) -> ast.expr:
     if not text.strip():
         raise ExpressionError("expression is empty")
     try:
-        return ast.parse(text.strip(), mode="eval").body
+        tree = ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
         reason = getattr(error, "msg", None) or type(error).__name__
         raise ExpressionError(
             f"cannot parse {_quote(text)}: {reason}; allowed: {_ALLOWED_SYNTAX}"
         ) from None
+    nodes = sum(isinstance(node, ast.expr) for node in ast.walk(tree))
+    if nodes > MAX_NODES:
+        raise ExpressionError(
+            f"expression {_quote(text, 30)} has {nodes} parts (numbers, names, operations, "
+            f"calls); at most {MAX_NODES} are allowed"
+        )
+    return tree
 
 
 def _run(text: str, bound: Mapping[str, Any], algebra, allow_tuple: bool = False):
@@ -344,28 +389,63 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_name(name: str) -> None:
-    if (
-        not isinstance(name, str)
-        or not name.isidentifier()
-        or keyword.iskeyword(name)
-        or name.startswith("_")
-        or name in FUNCTIONS
-    ):
-        raise ExpressionError(
-            f"{name!r} cannot be a variable name: use letters, digits and '_' "
-            f"(not leading), not a keyword or one of {', '.join(FUNCTIONS)}"
-        )
+def variable_name(name: str) -> str:
+    """``name`` as Python reads an identifier (NFKC: fullwidth ``ｘ`` is ``x``), checked.
+
+    A variable may not be a Python keyword, start with ``_``, or be a function or constant
+    the expressions know (``exp``, ``abs``, ``pi``, ``e``, ...): in text it would be read
+    as that function or constant. Raises :class:`ExpressionError` naming the reason.
+    """
+    if not isinstance(name, str):
+        raise ExpressionError(f"variable names must be text; got {name!r}")
+    normal = unicodedata.normalize("NFKC", name)
+    shown = repr(name) if normal == name else f"{name!r} (read as {normal!r})"
+    if not normal.isidentifier():
+        reason = "use letters, digits and '_'"
+    elif keyword.iskeyword(normal) or normal in ("True", "False", "None"):
+        reason = "it is a Python keyword"
+    elif normal.startswith("_"):
+        reason = "names may not start with '_'"
+    elif normal in FUNCTIONS:
+        reason = f"it is the function {normal}()"
+    elif normal in CONSTANTS:
+        reason = f"it is the constant {normal}"
+    else:
+        return normal
+    raise ExpressionError(f"{shown} cannot be a variable name: {reason}")
 
 
 def symbols_for(names: str | Iterable[str]) -> tuple[sympy.Symbol, ...]:
-    """Real sympy symbols for ``names`` (an iterable, or one string ``"w b"`` / ``"w,b"``)."""
+    """Real sympy symbols for ``names`` (an iterable, or one string ``"w b"`` / ``"w,b"``).
+
+    Each name is checked and normalized by :func:`variable_name`; two names that read the
+    same (``x`` and fullwidth ``ｘ``) are refused.
+    """
     import sympy
 
-    listed = _as_name_list(names)
-    for name in listed:
-        _check_name(name)
+    listed = [variable_name(name) for name in _as_name_list(names)]
+    _refuse_repeats(listed)
     return tuple(sympy.Symbol(name, real=True) for name in listed)
+
+
+def variables_for(variables: str | Iterable[str | sympy.Symbol]) -> tuple[sympy.Symbol, ...]:
+    """The variables in column order: names become real symbols (:func:`symbols_for`),
+    sympy symbols are kept; no name may appear twice."""
+    import sympy
+
+    result = tuple(
+        v if isinstance(v, sympy.Symbol) else symbols_for([v])[0] for v in _as_name_list(variables)
+    )
+    _refuse_repeats([v.name for v in result])
+    return result
+
+
+def _refuse_repeats(names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ExpressionError(f"variable {name!r} is given twice (names are read as NFKC)")
+        seen.add(name)
 
 
 def parse_expression(
@@ -382,17 +462,14 @@ def parse_expression(
     >>> parse_expression("sigmoid(w*x + b)", variables=("w", "b"), names={"x": 2})
     1/(exp(-b - 2*w) + 1)
     """
-    import sympy
-
     bound: dict[str, Any] = {}
     if isinstance(names, Mapping):
         for name, value in names.items():
-            _check_name(name)
-            bound[name] = _SympyAlgebra().number(value) if _is_number(value) else value
+            number = _is_number(value)
+            bound[variable_name(name)] = _SympyAlgebra().number(value) if number else value
     else:
         bound.update({s.name: s for s in symbols_for(_as_name_list(names))})
-    for variable in _as_name_list(variables):
-        symbol = variable if isinstance(variable, sympy.Symbol) else symbols_for([variable])[0]
+    for symbol in variables_for(variables):
         bound[symbol.name] = symbol
     return _run(text, bound, _SympyAlgebra())
 
@@ -407,6 +484,41 @@ def evaluate(text: str, values: Mapping[str, float] | None = None) -> float | tu
     """
     bound = {}
     for name, value in (values or {}).items():
-        _check_name(name)
-        bound[name] = float(value)
+        bound[variable_name(name)] = float(value)
     return _run(text, bound, _FloatAlgebra(), allow_tuple=True)
+
+
+# --------------------------------------------------------------------------- non-smooth
+def _nonsmooth_classes() -> tuple[type, ...]:
+    import sympy
+
+    return (
+        sympy.Abs,
+        sympy.sign,
+        sympy.Heaviside,
+        sympy.Max,
+        sympy.Min,
+        sympy.floor,
+        sympy.ceiling,
+        sympy.Piecewise,
+    )
+
+
+def nonsmooth_functions(expression: sympy.Expr) -> list[str]:
+    """Names of the non-smooth functions in ``expression`` (``["Abs"]`` for ``abs(x)``)."""
+    found = expression.atoms(*_nonsmooth_classes())
+    return sorted({type(f).__name__ for f in found})
+
+
+def drop_point_masses(derivative: sympy.Expr) -> sympy.Expr:
+    """A derivative taken almost everywhere: every ``DiracDelta(...)`` term is set to 0.
+
+    Differentiating a non-smooth function (``abs``) gives point masses on the set where it
+    has a kink: ``d/dx |x| = sign(x)``, ``d^2/dx^2 |x| = 2 DiracDelta(x)``. Off that
+    set (a null set) the derivative is the smooth one, so we keep it there and take the
+    point mass as 0: ``d^2/dx^2 |x| = 0``, and at the kink itself ``sign(0) = 0``.
+    """
+    import sympy
+
+    deltas = derivative.atoms(sympy.DiracDelta)
+    return derivative.xreplace(dict.fromkeys(deltas, sympy.S.Zero)) if deltas else derivative

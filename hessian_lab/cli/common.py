@@ -34,6 +34,7 @@ from .parsing import (
 )
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 EXIT_PLOT_FAILED = 1  # the results were printed, a figure could not be drawn or written
 PRESETS = tuple(presets.PRESETS)
@@ -118,6 +119,9 @@ def handle_errors(fn: Callable) -> Callable:
                 return fn(*args, **kwargs)
         except typer.Exit:
             raise
+        except KeyboardInterrupt:
+            typer.echo("Interrupted.", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except MemoryError:
             raise fail(
                 "out of memory: the problem is too large; use a smaller --dim, "

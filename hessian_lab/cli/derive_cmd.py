@@ -12,7 +12,9 @@ from .parsing import CLIError, blame, parse_value
 HELP = """Gradient, Hessian, Newton step -H^-1 g and diagonal-Newton step -g/diag(H).
 
 The expression is parsed safely (numbers, the --vars, + - * / **, and exp, log, sqrt,
-sin, cos, tanh, sigmoid, softplus, abs, ...); nothing is evaluated as Python.
+sin, cos, tanh, sigmoid, softplus, abs, ...); nothing is evaluated as Python. abs is
+differentiated almost everywhere (no point masses: d^2|x|/dx^2 = 0). At most 6
+variables; --timeout bounds the time (Ctrl-C stops it too, exit code 130).
 
 \b
 Examples:
@@ -20,6 +22,8 @@ Examples:
   hessian-lab derive '(sigmoid(w*2 + b) - 1)**2' --vars w,b --latex
   hessian-lab derive 'x**4 - 2*x**2 + y**2' --vars x,y --hessian-power 0.5 --json
 """
+
+DEFAULT_TIMEOUT = 60.0  # seconds; the pathological inputs we know take minutes or more
 
 PART_TITLES = {
     "expression": "f",
@@ -40,8 +44,14 @@ def derive(
     latex: Annotated[bool, typer.Option("--latex", help="LaTeX instead of pretty text.")] = False,
     hessian_power: Annotated[
         str | None,
-        typer.Option(help="Also the Hessian-power step with this k (AdaHessian's power)."),
+        typer.Option(
+            help="Also the Hessian-power step with this k in [0, 1] (AdaHessian's power)."
+        ),
     ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(min=0.1, help="Stop the derivation after this many seconds."),
+    ] = DEFAULT_TIMEOUT,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document (text and LaTeX).")
     ] = False,
@@ -55,20 +65,31 @@ def derive(
     if hessian_power is not None:
         with blame("--hessian-power"):
             k = parse_value(hessian_power, what="--hessian-power")
+            if not 0 <= k <= 1:
+                raise CLIError(f"must be in [0, 1] (AdaHessian's range); got {hessian_power}")
     import sympy
 
+    from ..symbolic.newton import DerivationTimeout, time_limit
     from ..symbolic.newton import derive as derive_steps
 
-    with blame("expression"):
-        result = derive_steps(expression, names)
-    parts = dict(result.parts())
-    if k is not None:
-        parts["hessian_power_step"] = result.hessian_power_step(k)
+    try:
+        with blame("expression"):
+            result = derive_steps(expression, names, timeout=timeout)
+        parts = dict(result.parts())
+        if k is not None:
+            with time_limit(timeout, "the Hessian-power step"):
+                parts["hessian_power_step"] = result.hessian_power_step(k)
+    except DerivationTimeout:
+        raise CLIError(
+            f"the derivation took longer than --timeout {timeout:g} s and was stopped; try "
+            "fewer variables or a simpler expression, or raise --timeout"
+        ) from None
     if json_output:
         doc = {
             "expression": expression,
             "vars": names,
             "hessian_power": k,
+            "notes": list(result.notes),
             "parts": {
                 name: None
                 if part is None
@@ -93,3 +114,5 @@ def derive(
             console.print(sympy.pretty(part, use_unicode=False), markup=False, highlight=False)
     if result.newton_step is None:
         echo_err("note: the Hessian is singular everywhere, so there is no Newton step")
+    for note in result.notes:
+        echo_err(f"note: {note}")

@@ -25,21 +25,31 @@ import sympy
 from array_api_compat import device as array_device
 
 from ..backend import namespace
-from ..expr import parse_expression, symbols_for
+from ..expr import drop_point_masses, parse_expression, symbols_for, variables_for
 from .base import Problem
 
 __all__ = ["ExpressionProblem", "sigmoid_neuron", "rosenbrock", "double_well"]
 
 
-class _Compiled(NamedTuple):
-    """Lambdified functions of one backend; each takes the d columns (and v's for hvp)."""
+class _Entries(NamedTuple):
+    """Some entries of a ``(B, size)`` result: a function of the columns it reads giving
+    the non-zero entries, and their positions; every other entry is identically zero."""
 
-    loss: object
-    grad: object
-    value_and_grad: object  # [f, df/dx_1, ..., df/dx_d], common subexpressions shared
-    hessian: object
-    hessian_diagonal: object
-    hvp: object
+    function: object  # lambdified: (arguments[k] for k in inputs) -> len(where) entries
+    inputs: tuple[int, ...]  # which arguments (columns of X, then of V) it reads
+    where: tuple[int, ...]  # flat positions of the generated entries, increasing
+    size: int
+
+
+class _Compiled(NamedTuple):
+    """The generated functions of one backend."""
+
+    loss: _Entries  # size 1
+    grad: _Entries  # size d
+    value_and_grad: _Entries  # size 1 + d: f and the gradient, subexpressions shared
+    hessian: _Entries  # size d*d, row-major
+    hessian_diagonal: _Entries  # size d
+    hvp: _Entries  # size d; arguments: the d columns of X, then the d columns of V
 
 
 def _column(entry, like):
@@ -56,12 +66,33 @@ def _stack(entries: Sequence, like, axis: int = -1):
     return namespace(like).stack([_column(e, like) for e in entries], axis=axis)
 
 
+def _evaluate(entries: _Entries, arguments: Sequence, like):
+    """``(B, size)``: the generated entries in their places, zeros elsewhere."""
+    if not entries.where:
+        xp = namespace(like)
+        return xp.zeros((like.shape[0], entries.size), dtype=like.dtype, device=array_device(like))
+    values = _stack(entries.function(*(arguments[k] for k in entries.inputs)), like)
+    if len(entries.where) == entries.size:
+        return values
+    xp = namespace(like)
+    out = xp.zeros((like.shape[0], entries.size), dtype=like.dtype, device=array_device(like))
+    out[:, list(entries.where)] = values
+    return out
+
+
 class ExpressionProblem(Problem):
     """A problem from a sympy expression or safe text (see :mod:`hessian_lab.expr`).
 
     ``variables``: names (``"w b"``, ``("w", "b")``) or sympy symbols, in column order.
     ``minimizer`` (d,) and ``min_value`` are optional known values for the engine's
     criteria.
+
+    Derivatives are taken almost everywhere: a non-smooth function (``abs``) contributes
+    its derivative off its kinks and no point mass (``d^2|x|/dx^2 = 0``, ``sign(0) = 0``;
+    see :func:`hessian_lab.expr.drop_point_masses`). Only the non-zero Hessian entries
+    are generated (``H_ij`` for the pairs of variables that meet in ``f``), so a problem
+    with many variables of which few interact stays cheap; ``hessian_exprs`` builds the
+    dense ``(d, d)`` sympy matrix on first use.
 
     >>> p = ExpressionProblem("(x - 1)**2 + 2*y**2", "x y")
     >>> p.grad(np.array([[0.0, 1.0]]))
@@ -77,10 +108,7 @@ class ExpressionProblem(Problem):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        names = variables.replace(",", " ").split() if isinstance(variables, str) else variables
-        self.variables = tuple(
-            v if isinstance(v, sympy.Symbol) else symbols_for([v])[0] for v in names
-        )
+        self.variables = variables_for(variables)
         if isinstance(expression, str):
             expression = parse_expression(expression, self.variables)
         unknown = expression.free_symbols - set(self.variables)
@@ -92,31 +120,77 @@ class ExpressionProblem(Problem):
         self.expression = expression
         self.name = name or str(expression)
         self.dim = len(self.variables)
-        x = sympy.Matrix(self.variables)
-        self.gradient_exprs = sympy.Matrix([expression]).jacobian(x).T  # (d, 1)
-        self.hessian_exprs = self.gradient_exprs.jacobian(x)  # (d, d)
-        self._v = sympy.symbols(f"v0:{self.dim}", real=True)
-        self.hvp_exprs = self.hessian_exprs * sympy.Matrix(self._v)  # (d, 1)
+        self.gradient_exprs = sympy.Matrix(  # (d, 1)
+            [drop_point_masses(expression.diff(x)) for x in self.variables]
+        )
+        self._hessian_entries = self._second_derivatives()  # {(i, j): H_ij}, non-zero only
         self.min_value = None if min_value is None else float(min_value)
         self.minimizer = None if minimizer is None else np.asarray(minimizer, dtype=float)
+
+    def _second_derivatives(self) -> dict[tuple[int, int], sympy.Expr]:
+        """``H_ij = d g_i / d x_j`` for the pairs where ``g_i`` depends on ``x_j``, ``i <= j``
+        differentiated and mirrored (H is symmetric)."""
+        column = {x: j for j, x in enumerate(self.variables)}
+        entries = {}
+        for i, g in enumerate(self.gradient_exprs):
+            for j in sorted(column[x] for x in g.free_symbols if column[x] >= i):
+                h = drop_point_masses(g.diff(self.variables[j]))
+                if h != 0:
+                    entries[i, j] = entries[j, i] = h
+        return entries
+
+    @property
+    def hessian_exprs(self) -> sympy.Matrix:
+        """The Hessian as a dense ``(d, d)`` sympy matrix."""
+        return sympy.Matrix(
+            self.dim, self.dim, lambda i, j: self._hessian_entries.get((i, j), sympy.S.Zero)
+        )
 
     def __repr__(self) -> str:
         return f"ExpressionProblem({self.name!r}, variables={[str(v) for v in self.variables]})"
 
     def _compile(self, backend) -> _Compiled:
+        """Generate every function for ``backend``. The variables are renamed ``_x0, _x1,
+        ...`` (and the hvp's direction ``_v0, ...``) first: a user's name never meets the
+        generated code's own names (``pi``, ``e``, ``sign``, ``x0`` of the shared
+        subexpressions, ...), as no user's name starts with ``_``. Each function reads only
+        the columns its entries depend on."""
         modules = "numpy" if backend.name == "numpy" else "torch"
-        args = self.variables
+        d = self.dim
+        xs = sympy.symbols(f"_x0:{d}", real=True)
+        vs = sympy.symbols(f"_v0:{d}", real=True)
+        rename = dict(zip(self.variables, xs, strict=True))
 
-        def lam(args_, exprs):
-            return sympy.lambdify(args_, exprs, modules=modules, cse=True, docstring_limit=0)
+        arguments = xs + vs
 
+        def entries(exprs: dict[int, sympy.Expr], size: int) -> _Entries:
+            where = tuple(sorted(exprs))
+            generated = [exprs[k].xreplace(rename) for k in where]
+            read = set().union(*(e.free_symbols for e in generated))
+            inputs = tuple(k for k, a in enumerate(arguments) if a in read)
+            function = sympy.lambdify(
+                [arguments[k] for k in inputs],
+                generated,
+                modules=modules,
+                cse=True,
+                docstring_limit=0,
+            )
+            return _Entries(function, inputs, where, size)
+
+        gradient = {i: g for i, g in enumerate(self.gradient_exprs) if g != 0}
+        hessian = self._hessian_entries
+        rows: dict[int, list] = {}
+        for (i, j), h in hessian.items():
+            rows.setdefault(i, []).append(h * vs[j])
         return _Compiled(
-            loss=lam(args, [self.expression]),
-            grad=lam(args, list(self.gradient_exprs)),
-            value_and_grad=lam(args, [self.expression, *self.gradient_exprs]),
-            hessian=lam(args, list(self.hessian_exprs)),
-            hessian_diagonal=lam(args, list(self.hessian_exprs.diagonal())),
-            hvp=lam(args + self._v, list(self.hvp_exprs)),
+            loss=entries({0: self.expression}, 1),
+            grad=entries(gradient, d),
+            value_and_grad=entries(
+                {0: self.expression, **{i + 1: g for i, g in gradient.items()}}, d + 1
+            ),
+            hessian=entries({i * d + j: h for (i, j), h in hessian.items()}, d * d),
+            hessian_diagonal=entries({i: hessian[i, i] for i in range(d) if (i, i) in hessian}, d),
+            hvp=entries({i: sympy.Add(*terms) for i, terms in rows.items()}, d),
         )
 
     def _columns(self, X):
@@ -126,30 +200,30 @@ class ExpressionProblem(Problem):
 
     def loss(self, X):
         compiled = self.constants(X, self._compile)
-        return _stack(compiled.loss(*self._columns(X)), X)[:, 0]
+        return _evaluate(compiled.loss, self._columns(X), X)[:, 0]
 
     def grad(self, X):
         compiled = self.constants(X, self._compile)
-        return _stack(compiled.grad(*self._columns(X)), X)
+        return _evaluate(compiled.grad, self._columns(X), X)
 
     def value_and_grad(self, X):
         """``(f(X), grad f(X))`` from one generated function (subexpressions shared)."""
         compiled = self.constants(X, self._compile)
-        f, *grad = compiled.value_and_grad(*self._columns(X))
-        return _column(f, X), _stack(grad, X)
+        both = _evaluate(compiled.value_and_grad, self._columns(X), X)
+        return both[:, 0], both[:, 1:]
 
     def hvp(self, X, V):
         compiled = self.constants(X, self._compile)
-        return _stack(compiled.hvp(*self._columns(X), *self._columns(V)), X)
+        return _evaluate(compiled.hvp, self._columns(X) + self._columns(V), X)
 
     def hessian(self, X):
         compiled = self.constants(X, self._compile)
-        flat = _stack(compiled.hessian(*self._columns(X)), X)  # (B, d*d), row-major
+        flat = _evaluate(compiled.hessian, self._columns(X), X)  # (B, d*d), row-major
         return flat.reshape((X.shape[0], self.dim, self.dim))
 
     def hessian_diagonal(self, X):
         compiled = self.constants(X, self._compile)
-        return _stack(compiled.hessian_diagonal(*self._columns(X)), X)
+        return _evaluate(compiled.hessian_diagonal, self._columns(X), X)
 
 
 # --------------------------------------------------------------------------- presets

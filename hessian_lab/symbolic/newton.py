@@ -5,28 +5,72 @@ For ``f`` in variables ``x = (x_1, ..., x_d)``:
 - gradient ``g = grad f`` (a ``d x 1`` column), Hessian ``H = d^2 f / dx dx^T`` (``d x d``);
 - Newton step ``-H^{-1} g`` (``None`` where ``H`` is singular for every ``x``);
 - diagonal-Newton step ``-g_i / H_ii``;
-- Hessian-power step ``-g_i / |H_ii|^k`` (AdaHessian's ``hessian_power``; ``k = 1`` is the
-  diagonal-Newton step up to the sign of ``H_ii``, ``k = 0`` plain gradient descent).
+- Hessian-power step ``-g_i / |H_ii|^k`` for ``0 <= k <= 1`` (AdaHessian's
+  ``hessian_power``; ``k = 1`` is the diagonal-Newton step up to the sign of ``H_ii``,
+  ``k = 0`` plain gradient descent).
+
+Non-smooth functions (``abs``) are differentiated almost everywhere: their point masses
+are dropped (:func:`hessian_lab.expr.drop_point_masses`, ``d^2|x|/dx^2 = 0``), and
+:attr:`Derivation.notes` says so.
+
+"Singular everywhere" is decided exactly where it can be: the Hessian's floats are read as
+the decimals they print as (``0.1 -> 1/10``), and ``det H`` is evaluated at a few
+rational points in exact arithmetic (a rational function is then non-zero exactly when one
+value is), or, with transcendental functions, to 30 digits against the scale of ``H``
+(Hadamard's bound ``|det H| <= prod_i ||H_i||``). So ``c f`` gets the verdict of ``f``
+for every ``c != 0``.
+
+The work is bounded: at most :data:`MAX_VARIABLES` variables (the Newton step by
+Cramer's rule has ``d!`` terms), and ``derive(..., timeout=s)`` stops after ``s`` seconds
+with :class:`DerivationTimeout`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import math
+import random
+import signal
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import sympy
 
-from ..expr import parse_expression, symbols_for
+from ..expr import drop_point_masses, nonsmooth_functions, parse_expression, variables_for
 
-__all__ = ["Derivation", "derive"]
+__all__ = [
+    "Derivation",
+    "DerivationTimeout",
+    "derive",
+    "check_hessian_power",
+    "time_limit",
+    "MAX_VARIABLES",
+]
 
-
+MAX_VARIABLES = 6  # the Newton step's determinants have d! terms
 SIMPLIFY_MAX_OPS = 40  # larger entries get a cheap rewrite instead of sympy.simplify
+SIMPLIFY_MAX_POWER = 10  # so do entries with a power above this (simplify would expand it)
+ZERO_DIGITS = 30  # digits of the numeric zero test of a transcendental determinant
+
+
+class DerivationTimeout(TimeoutError):
+    """The derivation ran past its time limit (a one-line message naming the limit)."""
+
+
+class _Alarm(BaseException):
+    """Raised by the timer inside sympy: a BaseException, so no ``except Exception`` in
+    sympy's heuristics swallows it; :func:`time_limit` turns it into DerivationTimeout."""
+
+
+def _largest_power(entry: sympy.Expr) -> float:
+    exponents = [abs(p.exp) for p in entry.atoms(sympy.Pow) if p.exp.is_Number]
+    return float(max(exponents, default=0))
 
 
 def _tidy(entry: sympy.Expr) -> sympy.Expr:
     """``simplify`` for small entries; cheap ``factor_terms`` for large ones (speed bound)."""
-    if sympy.count_ops(entry) <= SIMPLIFY_MAX_OPS:
+    if sympy.count_ops(entry) <= SIMPLIFY_MAX_OPS and _largest_power(entry) <= SIMPLIFY_MAX_POWER:
         return sympy.simplify(entry)
     return sympy.factor_terms(entry)
 
@@ -50,29 +94,68 @@ def _det(matrix: sympy.Matrix) -> sympy.Expr:
     )
 
 
-def _is_identically_zero(entry: sympy.Expr, symbols, trials: int = 3) -> bool:
-    """Zero as a function: exactly, or numerically at a few random rational points."""
-    if entry == 0 or (sympy.count_ops(entry) <= SIMPLIFY_MAX_OPS and _tidy(entry) == 0):
+def _trial_points(symbols, trials: int = 3) -> Iterator[dict]:
+    """Fixed pseudo-random rational points in ``[1/2, 2]^d`` (same points every call)."""
+    rng = random.Random(20261201)
+    for _ in range(trials):
+        yield {s: sympy.Rational(rng.randint(5000, 20000), 10007) for s in symbols}
+
+
+def _is_singular_everywhere(hessian: sympy.Matrix, symbols) -> bool:
+    """Whether ``det H`` vanishes identically, decided independently of the scale of f.
+
+    Exact inputs (floats read as decimals): a determinant that is a rational function of
+    the variables is evaluated exactly, and is identically zero if it is zero at the trial
+    points (a non-zero one vanishes there only on a null set). Otherwise each trial value
+    is compared with Hadamard's bound at the same point, to ``ZERO_DIGITS`` digits.
+    """
+    exact = hessian.applyfunc(lambda e: sympy.nsimplify(e, rational=True))
+    determinant = _det(exact)
+    if determinant == 0:
         return True
-    for trial in range(trials):
-        point = {s: sympy.Rational(3 + 2 * i + trial, 7 + trial) for i, s in enumerate(symbols)}
-        value = complex(entry.evalf(subs=point))
-        if abs(value) > 1e-12:
+    for point in _trial_points(symbols):
+        value = determinant.xreplace(point)
+        if value.is_Rational:  # exact: a rational function of the variables
+            if value != 0:
+                return False
+            continue
+        number = complex(value.evalf(ZERO_DIGITS))
+        scale = math.prod(
+            math.sqrt(sum(abs(complex(e.xreplace(point).evalf(ZERO_DIGITS))) ** 2 for e in row))
+            for row in exact.tolist()
+        )
+        if not (math.isfinite(abs(number)) and math.isfinite(scale)):
+            continue  # undefined at this point: it decides nothing
+        if abs(number) > 1e-20 * scale:
             return False
     return True
 
 
 def _newton_step(hessian: sympy.Matrix, gradient: sympy.Matrix, symbols) -> sympy.Matrix | None:
     """``-H^{-1} g`` by Cramer's rule: ``-det(H with column i := g) / det(H)``."""
-    determinant = _det(hessian)
-    if _is_identically_zero(determinant, symbols):
+    if _is_singular_everywhere(hessian, symbols):
         return None
+    determinant = _det(hessian)
     columns = []
     for i in range(hessian.cols):
         replaced = hessian.copy()
         replaced[:, i] = gradient
         columns.append(-_det(replaced) / determinant)
     return _simplify(sympy.Matrix(columns))
+
+
+def check_hessian_power(k) -> sympy.Expr:
+    """``k`` as an exact sympy number, refused unless ``0 <= k <= 1`` (AdaHessian's range:
+    the authors use powers in [0, 1]; larger ones also make ``|H_ii|^k`` huge to expand).
+    A symbolic ``k`` (a sympy expression with symbols) is kept as it is."""
+    exact = sympy.nsimplify(k) if isinstance(k, float) else sympy.S(k)
+    if exact.free_symbols:
+        return exact  # a symbolic power, kept as it is
+    if not (exact.is_real and exact.is_finite and 0 <= exact <= 1):
+        raise ValueError(
+            f"hessian power k must be a number in [0, 1] (AdaHessian's range); got {k}"
+        )
+    return exact
 
 
 @dataclass(frozen=True)
@@ -85,10 +168,11 @@ class Derivation:
     hessian: sympy.Matrix  # (d, d)
     newton_step: sympy.Matrix | None  # (d, 1); None when H is singular everywhere
     diagonal_newton_step: sympy.Matrix  # (d, 1)
+    notes: tuple[str, ...] = ()  # one line each: how the derivatives were taken
 
     def hessian_power_step(self, k) -> sympy.Matrix:
-        """``-g_i / |H_ii|^k`` as a ``(d, 1)`` column; ``k`` a number or sympy expression."""
-        k = sympy.nsimplify(k) if isinstance(k, float) else sympy.S(k)
+        """``-g_i / |H_ii|^k`` as a ``(d, 1)`` column; ``k`` a number in ``[0, 1]``."""
+        k = check_hessian_power(k)
         column = [
             -self.gradient[i] / sympy.Abs(self.hessian[i, i]) ** k
             for i in range(len(self.variables))
@@ -119,17 +203,63 @@ class Derivation:
         }
 
 
+@contextlib.contextmanager
+def time_limit(seconds: float | None, what: str = "the derivation") -> Iterator[None]:
+    """Raise :class:`DerivationTimeout` in the block after ``seconds`` of wall time.
+
+    Uses ``SIGALRM``, so it acts only in the main thread of a POSIX process; elsewhere (and
+    for ``seconds=None``) the block runs unbounded.
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if seconds is None or not usable:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _Alarm
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except _Alarm:
+        raise DerivationTimeout(f"{what} took longer than {seconds:g} s and was stopped") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _notes(expression: sympy.Expr) -> tuple[str, ...]:
+    found = nonsmooth_functions(expression)
+    if not found:
+        return ()
+    return (
+        f"{', '.join(found)} is not differentiable everywhere: derivatives are taken "
+        "almost everywhere (off the kinks; no point masses, e.g. d^2|x|/dx^2 = 0, sign(0) = 0)",
+    )
+
+
 def derive(
-    expression: sympy.Expr | str, variables: str | Iterable[str | sympy.Symbol]
+    expression: sympy.Expr | str,
+    variables: str | Iterable[str | sympy.Symbol],
+    timeout: float | None = None,
 ) -> Derivation:
     """Differentiate ``expression`` (sympy, or text parsed by :mod:`hessian_lab.expr`).
+
+    At most :data:`MAX_VARIABLES` variables; ``timeout`` (seconds, main thread only) stops
+    a derivation that runs longer with :class:`DerivationTimeout`.
 
     >>> d = derive("x**2 + 3*y**2", "x y")
     >>> d.newton_step.T
     Matrix([[-x, -y]])
     """
-    names = variables.replace(",", " ").split() if isinstance(variables, str) else variables
-    symbols = tuple(v if isinstance(v, sympy.Symbol) else symbols_for([v])[0] for v in names)
+    symbols = variables_for(variables)
+    if len(symbols) > MAX_VARIABLES:
+        raise ValueError(
+            f"derive takes at most {MAX_VARIABLES} variables (the Newton step's determinants "
+            f"have d! terms); got {len(symbols)}"
+        )
     if isinstance(expression, str):
         expression = parse_expression(expression, symbols)
     else:
@@ -137,10 +267,25 @@ def derive(
         expression = expression.subs(
             {s: v for s in expression.free_symbols for v in symbols if s.name == v.name}
         )
-    x = sympy.Matrix(symbols)
-    gradient = sympy.Matrix([expression]).jacobian(x).T
-    hessian = gradient.jacobian(x)
-    gradient, hessian = _simplify(gradient), _simplify(hessian)
-    newton_step = _newton_step(hessian, gradient, symbols)
-    diagonal = _simplify(sympy.Matrix([-gradient[i] / hessian[i, i] for i in range(len(symbols))]))
-    return Derivation(expression, symbols, gradient, hessian, newton_step, diagonal)
+    with time_limit(timeout):
+        x = sympy.Matrix(symbols)
+        gradient = sympy.Matrix([expression]).jacobian(x).T.applyfunc(drop_point_masses)
+        hessian = gradient.jacobian(x).applyfunc(drop_point_masses)
+        gradient, hessian = _simplify(gradient), _simplify(hessian)
+        newton_step = _newton_step(hessian, gradient, symbols)
+        diagonal = _simplify(
+            sympy.Matrix(
+                [
+                    -gradient[i] / hessian[i, i] if hessian[i, i] != 0 else sympy.nan
+                    for i in range(len(symbols))
+                ]
+            )
+        )
+    notes = _notes(expression)
+    flat = [str(symbols[i]) for i in range(len(symbols)) if hessian[i, i] == 0]
+    if flat:
+        notes += (
+            f"H_ii = 0 everywhere for {', '.join(flat)}: the diagonal-Newton step -g_i/H_ii "
+            "is undefined there (nan)",
+        )
+    return Derivation(expression, symbols, gradient, hessian, newton_step, diagonal, notes)
