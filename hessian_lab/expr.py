@@ -40,6 +40,7 @@ __all__ = [
     "MAX_EXPONENT",
     "MAX_DEPTH",
     "MAX_NODES",
+    "MAX_VARIABLES",
     "FUNCTIONS",
     "CONSTANTS",
     "ExpressionError",
@@ -54,6 +55,7 @@ MAX_LENGTH = 1000  # characters of input text
 MAX_EXPONENT = 1000  # largest |exponent| of a numeric power
 MAX_DEPTH = 50  # deepest nesting; a chain a + b - c + ... (or a * b / c ...) is one level
 MAX_NODES = 500  # numbers, names, operations and calls in one expression
+MAX_VARIABLES = 10_000  # variables of one expression (most may be unused: zero gradient)
 MAX_DIGITS = 4000  # largest number of decimal digits of an exact numeric power
 
 CONSTANTS = ("pi", "e", "E")  # E: sympy's printed name of e
@@ -430,12 +432,13 @@ def symbols_for(names: str | Iterable[str]) -> tuple[sympy.Symbol, ...]:
 
 def variables_for(variables: str | Iterable[str | sympy.Symbol]) -> tuple[sympy.Symbol, ...]:
     """The variables in column order: names become real symbols (:func:`symbols_for`),
-    sympy symbols are kept; no name may appear twice."""
+    sympy symbols are kept; no name may appear twice, at most ``MAX_VARIABLES``."""
     import sympy
 
-    result = tuple(
-        v if isinstance(v, sympy.Symbol) else symbols_for([v])[0] for v in _as_name_list(variables)
-    )
+    listed = _as_name_list(variables)
+    if len(listed) > MAX_VARIABLES:
+        raise ExpressionError(f"at most {MAX_VARIABLES} variables are allowed; got {len(listed)}")
+    result = tuple(v if isinstance(v, sympy.Symbol) else symbols_for([v])[0] for v in listed)
     _refuse_repeats([v.name for v in result])
     return result
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from hessian_lab.expr import (
     MAX_LENGTH,
+    MAX_NODES,
     ExpressionError,
     evaluate,
     parse_expression,
@@ -219,3 +220,28 @@ def test_float_evaluation_matches_the_sympy_expression(text):
     x, y = symbols_for(VARIABLES)
     exact = _numeric(expr, {x: sympy.Rational(3, 10), y: sympy.Rational(7, 10)})
     assert number == pytest.approx(exact.real, rel=1e-9, abs=1e-9)
+
+
+# --------------------------------------------------------------------------- size and depth
+def test_a_flat_sum_is_shallow_and_size_is_limited_apart():
+    names = [f"x{i}" for i in range(52)]
+    flat = parse_expression(" + ".join(names) + " - 1", names)
+    assert flat == sum(symbols_for(names)) - 1
+    assert parse_expression("*".join(["x"] * 60) + "/2", VARIABLES) == symbols_for("x")[0] ** 60 / 2
+    assert parse_expression("(" * 60 + "x" + "+1)" * 60, VARIABLES) == symbols_for("x")[0] + 60
+    message = str(assert_rejected("(x*(y+" * 30 + "1" + "))" * 30))  # alternating: 60 levels
+    assert "nesting deeper than" in message
+    big = str(assert_rejected("+".join(["x"] * (MAX_NODES // 2 + 1))))
+    assert f"at most {MAX_NODES}" in big and "nesting" not in big
+
+
+def test_dangerous_variable_names_are_refused_with_the_reason():
+    for name, reason in (
+        ("pi", "constant"),
+        ("e", "constant"),
+        ("ｅｘｐ", "function"),
+        ("None", "keyword"),
+        ("__class__", "'_'"),
+    ):
+        with pytest.raises(ExpressionError, match=reason):
+            symbols_for([name])

@@ -17,6 +17,8 @@ from .base import Optimizer, hyper, is_zero, moments, pair, static
 
 __all__ = ["AdaHessian", "block_average", "hutchinson_diagonal"]
 
+MAX_N_SAMPLES = 1000  # probes per AdaHessian estimate: each is one Hessian-vector product
+
 
 def seed_field(default: int = 0):
     """The probe seed: one non-negative integer, or one per row (see :class:`AdaHessian`)."""
@@ -32,7 +34,8 @@ class AdaHessian(Optimizer):
         den = (v / (1 - beta2^t))^(k / 2) + eps       k = hessian_power
         x <- x - lr * (m / (1 - beta1^t) / den + weight_decay * x)
 
-    ``n_samples`` probes are averaged per estimate; ``update_each = n`` re-estimates D only
+    ``n_samples`` probes (at most ``MAX_N_SAMPLES``, each one Hessian-vector product per
+    step) are averaged per estimate; ``update_each = n`` re-estimates D only
     every n steps (reusing the last one in between); ``block_size`` is the spatial
     averaging block; ``probe="gaussian"`` draws normal probes instead of the authors'
     Rademacher ones (the estimator is :func:`hessian_lab.hutchinson.hutchinson_diagonal`).
@@ -72,6 +75,11 @@ class AdaHessian(Optimizer):
     def __post_init__(self) -> None:
         super().__post_init__()
         as_seed(self.seed)  # a one-line ValueError naming seed
+        if self.n_samples > MAX_N_SAMPLES:
+            raise ValueError(
+                f"n_samples must be at most {MAX_N_SAMPLES} (each probe is one Hessian-vector "
+                f"product per step); got {self.n_samples}"
+            )
 
     def batch_size(self) -> int:
         seed = as_seed(self.seed)

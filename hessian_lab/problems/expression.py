@@ -41,15 +41,18 @@ class _Entries(NamedTuple):
     size: int
 
 
-class _Compiled(NamedTuple):
-    """The generated functions of one backend."""
+class _Generated(dict):
+    """The generated functions of one backend, by kind (``"loss"``, ``"grad"``,
+    ``"value_and_grad"``, ``"hessian"``, ``"hessian_diagonal"``, ``"hvp"``), each
+    generated on first use: a run that never asks for Hessians never builds them."""
 
-    loss: _Entries  # size 1
-    grad: _Entries  # size d
-    value_and_grad: _Entries  # size 1 + d: f and the gradient, subexpressions shared
-    hessian: _Entries  # size d*d, row-major
-    hessian_diagonal: _Entries  # size d
-    hvp: _Entries  # size d; arguments: the d columns of X, then the d columns of V
+    def __init__(self, generate) -> None:
+        super().__init__()
+        self.generate = generate
+
+    def __missing__(self, kind: str) -> _Entries:
+        self[kind] = entries = self.generate(kind)
+        return entries
 
 
 def _column(entry, like):
@@ -120,8 +123,9 @@ class ExpressionProblem(Problem):
         self.expression = expression
         self.name = name or str(expression)
         self.dim = len(self.variables)
+        used = expression.free_symbols
         self.gradient_exprs = sympy.Matrix(  # (d, 1)
-            [drop_point_masses(expression.diff(x)) for x in self.variables]
+            [drop_point_masses(expression.diff(x)) if x in used else 0 for x in self.variables]
         )
         self._hessian_entries = self._second_derivatives()  # {(i, j): H_ij}, non-zero only
         self.min_value = None if min_value is None else float(min_value)
@@ -149,27 +153,51 @@ class ExpressionProblem(Problem):
     def __repr__(self) -> str:
         return f"ExpressionProblem({self.name!r}, variables={[str(v) for v in self.variables]})"
 
-    def _compile(self, backend) -> _Compiled:
-        """Generate every function for ``backend``. The variables are renamed ``_x0, _x1,
-        ...`` (and the hvp's direction ``_v0, ...``) first: a user's name never meets the
-        generated code's own names (``pi``, ``e``, ``sign``, ``x0`` of the shared
+    def _targets(self, kind: str) -> tuple[dict[int, sympy.Expr], int]:
+        """The non-zero entries of ``kind`` by flat position, and the row length.
+
+        ``hvp`` entries are ``sum_j H_ij v_j`` in the direction variables ``_v0, ...``."""
+        d = self.dim
+        gradient = {i: g for i, g in enumerate(self.gradient_exprs) if g != 0}
+        hessian = self._hessian_entries
+        if kind == "loss":
+            return {0: self.expression}, 1
+        if kind == "grad":
+            return gradient, d
+        if kind == "value_and_grad":
+            return {0: self.expression, **{i + 1: g for i, g in gradient.items()}}, d + 1
+        if kind == "hessian":
+            return {i * d + j: h for (i, j), h in hessian.items()}, d * d
+        if kind == "hessian_diagonal":
+            return {i: hessian[i, i] for i in range(d) if (i, i) in hessian}, d
+        rows: dict[int, list] = {}
+        for (i, j), h in hessian.items():
+            rows.setdefault(i, []).append(h * sympy.Symbol(f"_v{j}", real=True))
+        return {i: sympy.Add(*terms) for i, terms in rows.items()}, d
+
+    def _generator(self, backend) -> _Generated:
+        """The functions for ``backend``, generated on demand. The variables are renamed
+        ``_x0, _x1, ...`` (the hvp's direction is ``_v0, ...``) first: a user's name never
+        meets the generated code's own names (``pi``, ``e``, ``sign``, ``x0`` of the shared
         subexpressions, ...), as no user's name starts with ``_``. Each function reads only
         the columns its entries depend on."""
         modules = "numpy" if backend.name == "numpy" else "torch"
         d = self.dim
-        xs = sympy.symbols(f"_x0:{d}", real=True)
-        vs = sympy.symbols(f"_v0:{d}", real=True)
-        rename = dict(zip(self.variables, xs, strict=True))
+        used = [i for i, x in enumerate(self.variables) if x in self.expression.free_symbols]
+        # argument k of a generated function: column k of X (k < d), of V (k >= d)
+        safe = {i: sympy.Symbol(f"_x{i}", real=True) for i in used}
+        safe.update({d + j: sympy.Symbol(f"_v{j}", real=True) for j in used})
+        position = {symbol: k for k, symbol in safe.items()}
+        rename = {self.variables[i]: safe[i] for i in used}
 
-        arguments = xs + vs
-
-        def entries(exprs: dict[int, sympy.Expr], size: int) -> _Entries:
+        def generate(kind: str) -> _Entries:
+            exprs, size = self._targets(kind)
             where = tuple(sorted(exprs))
             generated = [exprs[k].xreplace(rename) for k in where]
             read = set().union(*(e.free_symbols for e in generated))
-            inputs = tuple(k for k, a in enumerate(arguments) if a in read)
+            inputs = tuple(sorted(position[a] for a in read))
             function = sympy.lambdify(
-                [arguments[k] for k in inputs],
+                [safe[k] for k in inputs],
                 generated,
                 modules=modules,
                 cse=True,
@@ -177,21 +205,10 @@ class ExpressionProblem(Problem):
             )
             return _Entries(function, inputs, where, size)
 
-        gradient = {i: g for i, g in enumerate(self.gradient_exprs) if g != 0}
-        hessian = self._hessian_entries
-        rows: dict[int, list] = {}
-        for (i, j), h in hessian.items():
-            rows.setdefault(i, []).append(h * vs[j])
-        return _Compiled(
-            loss=entries({0: self.expression}, 1),
-            grad=entries(gradient, d),
-            value_and_grad=entries(
-                {0: self.expression, **{i + 1: g for i, g in gradient.items()}}, d + 1
-            ),
-            hessian=entries({i * d + j: h for (i, j), h in hessian.items()}, d * d),
-            hessian_diagonal=entries({i: hessian[i, i] for i in range(d) if (i, i) in hessian}, d),
-            hvp=entries({i: sympy.Add(*terms) for i, terms in rows.items()}, d),
-        )
+        return _Generated(generate)
+
+    def _entries(self, X, kind: str) -> _Entries:
+        return self.constants(X, self._generator)[kind]
 
     def _columns(self, X):
         if X.ndim != 2 or X.shape[1] != self.dim:
@@ -199,31 +216,25 @@ class ExpressionProblem(Problem):
         return [X[:, i] for i in range(self.dim)]
 
     def loss(self, X):
-        compiled = self.constants(X, self._compile)
-        return _evaluate(compiled.loss, self._columns(X), X)[:, 0]
+        return _evaluate(self._entries(X, "loss"), self._columns(X), X)[:, 0]
 
     def grad(self, X):
-        compiled = self.constants(X, self._compile)
-        return _evaluate(compiled.grad, self._columns(X), X)
+        return _evaluate(self._entries(X, "grad"), self._columns(X), X)
 
     def value_and_grad(self, X):
         """``(f(X), grad f(X))`` from one generated function (subexpressions shared)."""
-        compiled = self.constants(X, self._compile)
-        both = _evaluate(compiled.value_and_grad, self._columns(X), X)
+        both = _evaluate(self._entries(X, "value_and_grad"), self._columns(X), X)
         return both[:, 0], both[:, 1:]
 
     def hvp(self, X, V):
-        compiled = self.constants(X, self._compile)
-        return _evaluate(compiled.hvp, self._columns(X) + self._columns(V), X)
+        return _evaluate(self._entries(X, "hvp"), self._columns(X) + self._columns(V), X)
 
     def hessian(self, X):
-        compiled = self.constants(X, self._compile)
-        flat = _evaluate(compiled.hessian, self._columns(X), X)  # (B, d*d), row-major
+        flat = _evaluate(self._entries(X, "hessian"), self._columns(X), X)  # (B, d*d)
         return flat.reshape((X.shape[0], self.dim, self.dim))
 
     def hessian_diagonal(self, X):
-        compiled = self.constants(X, self._compile)
-        return _evaluate(compiled.hessian_diagonal, self._columns(X), X)
+        return _evaluate(self._entries(X, "hessian_diagonal"), self._columns(X), X)
 
 
 # --------------------------------------------------------------------------- presets

@@ -32,6 +32,7 @@ import math
 import random
 import signal
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -51,6 +52,7 @@ __all__ = [
 MAX_VARIABLES = 6  # the Newton step's determinants have d! terms
 SIMPLIFY_MAX_OPS = 40  # larger entries get a cheap rewrite instead of sympy.simplify
 SIMPLIFY_MAX_POWER = 10  # so do entries with a power above this (simplify would expand it)
+SIMPLIFY_SECONDS = 5.0  # sympy.simplify can take minutes on small exp-rich entries
 ZERO_DIGITS = 30  # digits of the numeric zero test of a transcendental determinant
 
 
@@ -69,9 +71,15 @@ def _largest_power(entry: sympy.Expr) -> float:
 
 
 def _tidy(entry: sympy.Expr) -> sympy.Expr:
-    """``simplify`` for small entries; cheap ``factor_terms`` for large ones (speed bound)."""
+    """``simplify`` for small entries (given up after ``SIMPLIFY_SECONDS``, where timers
+    work); cheap ``factor_terms`` for large ones and as the fallback (a speed bound)."""
     if sympy.count_ops(entry) <= SIMPLIFY_MAX_OPS and _largest_power(entry) <= SIMPLIFY_MAX_POWER:
-        return sympy.simplify(entry)
+        with _deadline(SIMPLIFY_SECONDS) as own:
+            try:
+                return sympy.simplify(entry)
+            except _Alarm:
+                if not own:
+                    raise
     return sympy.factor_terms(entry)
 
 
@@ -203,6 +211,38 @@ class Derivation:
         }
 
 
+def _raise_alarm(signum, frame):
+    raise _Alarm
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None) -> Iterator[bool]:
+    """Raise :class:`_Alarm` in the block after ``seconds`` of wall time (``SIGALRM``: the
+    main thread of a POSIX process only; elsewhere, or for ``None``, no limit).
+
+    Nests: an enclosing deadline that comes sooner stays in force, and the enclosing one
+    resumes afterwards. Yields whether an ``_Alarm`` in the block is this block's own
+    (False when the enclosing deadline is the sooner one, or there is no timer).
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if seconds is None or not usable:
+        yield False
+        return
+    start = time.monotonic()
+    outer_left, _ = signal.setitimer(signal.ITIMER_REAL, 0)  # 0.0: no enclosing deadline
+    previous = signal.signal(signal.SIGALRM, _raise_alarm)
+    own = not outer_left or seconds < outer_left
+    signal.setitimer(signal.ITIMER_REAL, seconds if own else outer_left)
+    try:
+        yield own
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left:
+            left = outer_left - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6))
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float | None, what: str = "the derivation") -> Iterator[None]:
     """Raise :class:`DerivationTimeout` in the block after ``seconds`` of wall time.
@@ -210,24 +250,15 @@ def time_limit(seconds: float | None, what: str = "the derivation") -> Iterator[
     Uses ``SIGALRM``, so it acts only in the main thread of a POSIX process; elsewhere (and
     for ``seconds=None``) the block runs unbounded.
     """
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if seconds is None or not usable:
-        yield
-        return
-
-    def stop(signum, frame):
-        raise _Alarm
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-        signal.setitimer(signal.ITIMER_REAL, 0)
-    except _Alarm:
-        raise DerivationTimeout(f"{what} took longer than {seconds:g} s and was stopped") from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    with _deadline(seconds) as own:
+        try:
+            yield
+        except _Alarm:
+            if not own:
+                raise
+            raise DerivationTimeout(
+                f"{what} took longer than {seconds:g} s and was stopped"
+            ) from None
 
 
 def _notes(expression: sympy.Expr) -> tuple[str, ...]:

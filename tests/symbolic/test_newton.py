@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import sympy
 
 from hessian_lab.expr import parse_expression
-from hessian_lab.symbolic.newton import derive
+from hessian_lab.symbolic.newton import MAX_VARIABLES, DerivationTimeout, derive
 
 ROSENBROCK = "(1 - x)**2 + 100*(y - x**2)**2"
 
@@ -86,3 +88,75 @@ def test_singular_hessian_has_no_newton_step_and_printing_works():
     latex, pretty = d.latex(), d.pretty()
     assert set(latex) == set(pretty) >= {"gradient", "hessian", "newton_step"}
     assert all(isinstance(v, str) and v for v in [*latex.values(), *pretty.values()])
+
+
+# --------------------------------------------------------------------------- singularity
+SINGULAR = ["(x + y)**2", "(0.1*x + 0.3*y)**2", "sin(x + y)**2 + cos(x + y)**2 + x"]
+INVERTIBLE = ["x**2 + y**2", "0.3*x**2 + 0.7*x*y + y**2", "exp(x) + x*y + y**2"]
+
+
+@pytest.mark.parametrize("scale", ["1e-7", "1e7"])
+def test_singular_everywhere_is_decided_independently_of_the_scale(scale):
+    """``c f`` has the verdict of ``f``: H of ``1e-7 (x^2 + y^2)`` is 2e-7 I, invertible."""
+    for text in SINGULAR:
+        assert derive(f"{scale}*({text})", "x y").newton_step is None, text
+    for text in INVERTIBLE:
+        d = derive(f"{scale}*({text})", "x y")
+        assert d.newton_step is not None, text
+        point = np.array([0.8, -0.3])
+        grad, hess = _fd_grad_hessian(text, point)  # of f, not c f: the step is the same
+        step = np.asarray(_numeric(d.newton_step, d.variables)(*point), dtype=float).ravel()
+        np.testing.assert_allclose(step, -np.linalg.solve(hess, grad), rtol=1e-4, atol=1e-8)
+
+
+# --------------------------------------------------------------------------- non-smooth
+def test_abs_has_no_point_masses_and_a_note():
+    d = derive("abs(x) + x*abs(y) + y**2", "x y")
+    assert not d.hessian.has(sympy.DiracDelta) and not d.gradient.has(sympy.DiracDelta)
+    x, y = d.variables
+    H = d.hessian.subs({x: sympy.Rational(1, 3), y: sympy.Rational(-1, 2)})
+    assert H == sympy.Matrix([[0, -1], [-1, 2]])
+    assert any("almost everywhere" in note for note in d.notes)
+    assert derive("x**2 + y**2", "x y").notes == ()
+
+
+def test_a_zero_hessian_diagonal_gives_nan_and_a_note_not_zoo():
+    d = derive("x + y**2", "x y")
+    assert d.diagonal_newton_step[0] is sympy.nan and not d.diagonal_newton_step.has(sympy.zoo)
+    assert any("undefined" in note for note in d.notes)
+
+
+# --------------------------------------------------------------------------- bounds
+def test_too_many_variables_are_refused_at_once():
+    names = [f"a{i}" for i in range(MAX_VARIABLES + 3)]
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=f"at most {MAX_VARIABLES} variables"):
+        derive(" + ".join(f"{n}**2" for n in names), names)
+    assert time.perf_counter() - start < 5
+
+
+def test_high_powers_are_tidied_cheaply():
+    """``(x+y+1)^50 (x-y)^50`` ran for minutes in sympy.simplify; factor_terms is exact."""
+    start = time.perf_counter()
+    d = derive("(x + y + 1)**50*(x - y)**50", "x y")
+    assert time.perf_counter() - start < 30
+    x, y = d.variables
+    point = {x: sympy.Rational(1, 3), y: sympy.Rational(1, 7)}
+    f = (x + y + 1) ** 50 * (x - y) ** 50
+    assert d.gradient[0].subs(point) == f.diff(x).subs(point)
+    assert d.hessian[0, 1].subs(point) == f.diff(x, y).subs(point)
+
+
+def test_timeout_stops_a_long_derivation_quickly():
+    names = [f"a{i}" for i in range(MAX_VARIABLES)]
+    text = " + ".join(f"a{i}**2*a{(i + 1) % len(names)}" for i in range(len(names)))
+    start = time.perf_counter()
+    with pytest.raises(DerivationTimeout, match="longer than 0.3 s"):
+        derive(text + " + exp(a0*a1)", names, timeout=0.3)
+    assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("k", [-0.5, 1.5, 1e9, float("nan"), float("inf")])
+def test_hessian_power_outside_adahessian_range_is_refused(k):
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        derive("x**4 + y**2", "x y").hessian_power_step(k)
