@@ -15,7 +15,8 @@ TARGET is module:Attr (the current directory is on the import path, as with pyth
 path/to/file.py:Attr: a torch.optim.Optimizer subclass, a params -> Optimizer callable, a
 step(x, g, state) -> (x, state) function, or a built-in optimizer class. Each invariant
 (determinism, rows independent, permutation/translation equivariance, sign symmetry, fixed
-point, convergence, float64 floor; declared properties with --assume) is searched with
+point, convergence, float64 floor; declared properties with --assume, where
+origin-dependent declares steps that depend on ||x||, as LAMB's) is searched with
 hypothesis on small quadratics and reported as pass, fail (with the shrunk counterexample
 and why) or not applicable (with the reason). --like NAME adds parity with the sandbox's
 NAME at the same hyperparameters (torch names mapped, e.g. momentum -> beta) and, for
@@ -39,6 +40,7 @@ class Property(str, Enum):
     elementwise = "elementwise"
     rotation_equivariant = "rotation-equivariant"
     scale_invariant = "scale-invariant"
+    origin_dependent = "origin-dependent"
 
 
 @handle_errors

@@ -9,7 +9,10 @@ Always checked: determinism, rows independent, permutation / translation equivar
 sign symmetry, the minimizer as a fixed point, convergence on an easy quadratic, the
 float64 floor. Under declared properties (``assume``): ``elementwise`` (separability on
 diagonal quadratics), ``rotation-equivariant``, ``scale-invariant`` (loss scale; with
-``elementwise`` also per-coordinate scale). Comparisons use the calibrated tolerance of
+``elementwise`` also per-coordinate scale). ``origin-dependent`` declares the opposite: the
+steps depend on where the origin is (a trust ratio ``||x|| / ||step||`` as in LAMB), so
+translation equivariance and the float64 floor (which moves the problem) are not
+applicable; weight decay implies it. Comparisons use the calibrated tolerance of
 :mod:`hessian_lab.testing.runs`.
 
 Stochastic methods (the seed changes the iterates; e.g. Hutchinson probes) are compared
@@ -32,7 +35,7 @@ from .runs import EPS, Inconclusive, compare, explore, sensitivity, trajectory
 from .strategies import Case, cases
 
 PASS, FAIL, NA = "pass", "fail", "not applicable"
-PROPERTIES = ("elementwise", "rotation-equivariant", "scale-invariant")
+PROPERTIES = ("elementwise", "rotation-equivariant", "scale-invariant", "origin-dependent")
 #: hyperparameters that pull the iterate towards the origin when non-zero
 DECAY_NAMES = ("weight_decay", "lambd")
 #: the far translation of the float64-floor check: not representable in float32
@@ -78,6 +81,15 @@ class Kit:
         native=None,
     ):
         self.make = make
+        #: why the method's steps depend on where the origin is ("" when they do not):
+        #: weight decay, or a declared ``origin-dependent`` (e.g. LAMB's trust ratio ||x||)
+        self.origin = (
+            "weight decay pulls towards the origin"
+            if decay
+            else "declared origin-dependent (--assume origin-dependent)"
+            if "origin-dependent" in assume
+            else ""
+        )
         self.decay = bool(decay)
         self.assume = frozenset(assume)
         self.examples = int(examples)
@@ -252,10 +264,8 @@ def permutation_equivariance(kit: Kit) -> Outcome:
 def translation_equivariance(kit: Kit) -> Outcome:
     """Moving the problem and the start by ``s`` moves the iterates by ``s``."""
     name = "translation equivariance"
-    if kit.decay:
-        return Outcome(
-            name, NA, "weight decay pulls towards the origin: not translation-equivariant"
-        )
+    if kit.origin:
+        return Outcome(name, NA, f"{kit.origin}: not translation-equivariant")
     skip = kit.needs_determinism(name)
     if skip:
         return skip
@@ -397,8 +407,8 @@ def float64_floor(kit: Kit) -> Outcome:
     iterate, the step or the gradient) leaves the moved run stuck ~1e-4 away.
     """
     name = "float64 floor (no hidden float32)"
-    if kit.decay:
-        return Outcome(name, NA, "under weight decay the fixed point is not the moved minimizer")
+    if kit.origin:
+        return Outcome(name, NA, f"{kit.origin}: a moved problem is another problem")
 
     def body(case):
         near, start = _closest(kit, case.problem(), case.x0[0], case.center)

@@ -14,6 +14,7 @@ of a step). ``scale`` is the size of the numbers involved (``1 + max|c| + max|x0
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -110,6 +111,8 @@ def compare(
 #: the most runs of the body while shrinking a failure (the counterexample found so far
 #: is reported when the budget ends: small already, if not the smallest)
 SHRINK_CALLS = 40
+#: and the most seconds spent shrinking (long convergence runs make each call slow)
+SHRINK_SECONDS = 20.0
 
 
 class _ShrinkBudget(BaseException):
@@ -140,12 +143,13 @@ def explore(strategy, body: Callable, examples: int, seed: int) -> Search:
     optimizer counts as a failure. Hypothesis reruns the shrunk case last, so the last
     failure recorded is the minimal counterexample.
     """
-    state = {"valid": 0, "last": None, "after": 0}
+    state = {"valid": 0, "last": None, "after": 0, "since": 0.0}
 
     def test(case):
         if state["last"] is not None:
             state["after"] += 1
-            if state["after"] > SHRINK_CALLS:
+            late = time.perf_counter() - state["since"] > SHRINK_SECONDS
+            if state["after"] > SHRINK_CALLS or late:
                 raise _ShrinkBudget
         try:
             message = body(case)
@@ -156,6 +160,8 @@ def explore(strategy, body: Callable, examples: int, seed: int) -> Search:
         if message is None:
             state["valid"] += 1
             return
+        if state["last"] is None:
+            state["since"] = time.perf_counter()
         state["last"] = Found(case, " ".join(str(message).split()))
         raise state["last"]
 
