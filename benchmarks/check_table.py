@@ -3,6 +3,7 @@
 torch-optimizer's; print the README's table (markdown) of what holds and what does not.
 
     python benchmarks/check_table.py [--examples N] > table.md
+    python benchmarks/check_table.py --examples 3 --readme   # rewrite the README's table
 
 Each row: the optimizer, the kwargs and declared properties it was checked with, and one
 column per invariant (pass / FAIL / n/a). Below the table, every failure and every
@@ -12,7 +13,10 @@ column per invariant (pass / FAIL / n/a). Below the table, every failure and eve
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+from contextlib import redirect_stdout
+from pathlib import Path
 
 import torch
 
@@ -53,7 +57,31 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=10)
     parser.add_argument("--only", nargs="*", help="labels to run (default: all)")
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
     args = parser.parse_args(argv)
+    if args.readme:
+        text = io.StringIO()
+        with redirect_stdout(text):
+            table(args)
+        replace_in_readme(text.getvalue(), args.examples)
+        return 0
+    return table(args)
+
+
+BEGIN, END = "<!-- check-table: begin -->", "<!-- check-table: end -->"
+
+
+def replace_in_readme(table_text: str, examples: int) -> None:
+    """Put the table between the README's markers (written by this script)."""
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    text = readme.read_text()
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    note = f"<!-- python benchmarks/check_table.py --examples {examples} --readme -->\n"
+    readme.write_text(head + BEGIN + "\n" + note + table_text + END + tail)
+
+
+def table(args) -> int:
     torch.set_num_threads(1)
     reports = []
     for label, target, kwargs, assume, like in SUBJECTS:

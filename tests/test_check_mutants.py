@@ -169,3 +169,18 @@ def test_mini_adam_matches_torch_adam_to_1e10():
     outcome = verdict(MiniAdam, "parity", like="adam", lr=0.05)
     assert outcome.status == PASS, outcome
     assert math.isfinite(EXAMPLES)
+
+
+def test_a_property_the_method_lacks_by_design_is_not_applicable_not_a_failure():
+    """Weight decay, or a declared origin-dependence, rule translation out: no false alarm."""
+    from hessian_lab.testing import NA
+
+    lamb_like = verdict(
+        MiniSGD,
+        "translation equivariance",
+        assume={"origin-dependent"},
+        bug="origin-dependent step",
+    )
+    assert lamb_like.status == NA and "origin-dependent" in lamb_like.detail
+    decayed = verdict(torch.optim.AdamW, "translation equivariance", lr=0.05)
+    assert decayed.status == NA and "weight decay" in decayed.detail
