@@ -243,10 +243,12 @@ def chunk_steps(n: int, d: int, on_gpu: bool, weight: float = 1.0) -> int:
     would save (a dense Hessian and its solve) is checked more often: the limits apply to
     ``weight * n * d`` rather than to the entries alone.
     """
-    work = weight * n * d
+    if weight * n * d > CHUNK_MAX_ENTRIES:  # a costly step (on a GPU: heavier than a gradient)
+        if weight > 1 or not on_gpu:
+            return 1
     if on_gpu:
-        return min(CHUNK_STEPS, max(1, int(CHUNK_MAX_KEPT_GPU // work)))
-    return CHUNK_STEPS if work <= CHUNK_MAX_ENTRIES else 1
+        return min(CHUNK_STEPS, max(1, CHUNK_MAX_KEPT_GPU // (n * d)))
+    return CHUNK_STEPS
 
 
 def step_weight(hessians_per_step: float, d: int) -> float:

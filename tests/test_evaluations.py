@@ -97,6 +97,10 @@ def test_cheap_steps_keep_their_chunks():
     n, d = 1, 130
     assert engine.chunk_steps(n, d, False, engine.step_weight(0.0, d)) == engine.CHUNK_STEPS
     assert engine.chunk_steps(n, d, False, engine.step_weight(1.0, d)) == 1
+    # on a GPU the chunk is sized by the iterates it keeps, but not for Hessian steps
+    assert engine.chunk_steps(n, d, True, engine.step_weight(0.0, d)) == engine.CHUNK_STEPS
+    assert engine.chunk_steps(n, d, True, engine.step_weight(1.0, d)) == 1
+    assert engine.chunk_steps(4096, 8, True) == min(25, engine.CHUNK_MAX_KEPT_GPU // 4096 // 8)
     assert engine.chunk_steps(1, 2, False, engine.step_weight(1.0, 2)) == engine.CHUNK_STEPS
     valley = CountingQuadratic([1.0, 100.0], center=[0.8, 0.6])
     result = hl.run(valley, hl.Newton(), [0.0, 0.0])
