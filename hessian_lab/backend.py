@@ -38,6 +38,7 @@ __all__ = [
     "is_array",
     "backend_of",
     "broadcast_copy",
+    "row_sums",
 ]
 
 
@@ -150,6 +151,22 @@ def broadcast_copy(x, shape: tuple[int, ...]):
     out = xp.empty(shape, dtype=x.dtype, device=array_device(x))
     out[...] = x
     return out
+
+
+def row_sums(P):
+    """Sums over the last axis of ``P`` ``(..., d)``, in an order fixed by ``d`` alone.
+
+    Columns are added pairwise (``j`` and ``j + d/2``, halving until one is left; an odd
+    column is carried), each step an elementwise add. So a row's sum has the same bits
+    whatever the batch's size, offset, memory layout or the CPU's vector width, which
+    BLAS products (``E @ v``, ``vecdot``) and library reductions do not promise.
+    """
+    xp = namespace(P)
+    while P.shape[-1] > 1:
+        half = P.shape[-1] // 2
+        head = P[..., :half] + P[..., half : 2 * half]
+        P = head if P.shape[-1] == 2 * half else xp.concat([head, P[..., 2 * half :]], axis=-1)
+    return P[..., 0]
 
 
 def to_numpy(a) -> np.ndarray:

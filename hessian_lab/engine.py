@@ -32,7 +32,15 @@ from types import SimpleNamespace
 import numpy as np
 from array_api_compat import device as array_device
 
-from .backend import Backend, backend_of, broadcast_copy, get_backend, is_array, to_numpy
+from .backend import (
+    Backend,
+    backend_of,
+    broadcast_copy,
+    get_backend,
+    is_array,
+    row_sums,
+    to_numpy,
+)
 from .optimizers.base import EVALUATIONS, Optimizer, Oracle, take_rows
 
 CRITERIA = ("loss", "distance", "grad")
@@ -339,7 +347,7 @@ class _Loop:
         if self.criterion == "loss":
             return f_chunk if self.min_value == 0 else f_chunk - self.min_value
         R = G_chunk if self.criterion == "grad" else X_chunk - self.target
-        return xp.sqrt(xp.sum(R * R, axis=-1))
+        return xp.sqrt(row_sums(R * R))  # the same bits for a row in any batch layout
 
     def settle(self, t: int, X_chunk, f_chunk, G_chunk, X, G) -> None:
         """Check the chunk of iterates from step ``t`` on; retire the rows that finished.

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..backend import backend_of, broadcast_copy
+from ..backend import backend_of, broadcast_copy, row_sums
 from .base import Problem
 
 #: Batches with at most this many dimensions use row-tiled constants (see ``_tiled``).
@@ -179,7 +179,6 @@ class Quadratic(Problem):
             H=None if self.Q is None else backend.asarray(self.hessian_matrix),
             diag=backend.asarray(self.hessian_matrix_diagonal),
             dense=None,
-            half=lam * 0 + 0.5,
             rows=0,
             lam_rows=None,
             c_rows=None,
@@ -213,7 +212,6 @@ class Quadratic(Problem):
     def value_and_grad(self, X):
         """``f(X)`` ``(B,)`` and ``H (X - c)`` ``(B, d)``, sharing the one product."""
         a = self._arrays(X)
-        xp = a.xp
         n, d = X.shape
         if d <= TILE_MAX_DIM:
             lam, c = self._tiled(a, n)
@@ -223,15 +221,12 @@ class Quadratic(Problem):
                 E = X * G  # X itself is never written
             else:
                 E *= G
-            # the row sums of (e * g) / 2 as one small matrix-vector product
-            f = E @ a.half
         else:
             E = self._error(a, X)
             G = self._apply(a, E)
-            if n == 1:  # one row: a BLAS dot product
-                f = 0.5 * xp.reshape(xp.matmul(E, xp.matrix_transpose(G)), (1,))
-            else:
-                f = 0.5 * xp.vecdot(E, G)
+            E = E * G
+        # a row's loss has the same bits in any batch layout (not so a BLAS product)
+        f = 0.5 * row_sums(E)
         return (f + self.stationary_value if self.stationary_value else f), G
 
     def loss(self, X):
