@@ -331,3 +331,21 @@ def test_a_config_is_the_commands_default_map(tmp_path):
 )
 def test_click_checks_ranges_and_choices_in_one_line(args, fragments):
     one_error_line(invoke(*args), *fragments)
+
+
+def test_the_options_choices_are_the_librarys():
+    """The CLI spells its choices out (its import must not load NumPy); they must stay
+    the library's own tuples."""
+    from hessian_lab.backend import BACKENDS, DTYPES
+    from hessian_lab.cli import options
+    from hessian_lab.engine import CRITERIA
+    from hessian_lab.problems.quadratic import ROTATIONS, SPECTRA
+
+    for enum, values in (
+        (options.Criterion, CRITERIA),
+        (options.Spectrum, SPECTRA),
+        (options.Rotation, ROTATIONS),
+        (options.BackendName, BACKENDS),
+        (options.DType, DTYPES),
+    ):
+        assert tuple(e.value for e in enum) == values
