@@ -713,7 +713,9 @@ def sweep_line(
     """
     fig, ax = new_figure(figsize=(7.0, 5.2))
     x = np.asarray(x, dtype=float)
-    ax.plot(x, np.asarray(steps, float), "o-", markersize=3, label="measured")
+    measured = np.asarray(steps, float)
+    if np.isfinite(measured).any():
+        ax.plot(x, measured, "o-", markersize=3, label="measured")
     if predicted is not None and np.isfinite(np.asarray(predicted, float)).any():
         ax.plot(x, np.asarray(predicted, float), "--", color="black", label="predicted")
     diverged, slow = _status_cells(status, x.shape)
@@ -748,13 +750,23 @@ def sweep_line(
     if log_x:
         ax.set_xscale("log")
     ax.set_yscale("log")
-    if x.size > 1:
+    shown = [measured]
+    if predicted is not None:
+        shown.append(np.asarray(predicted, float))
+    if not any((np.isfinite(y) & (y > 0)).any() for y in shown):
+        # nothing to put on a log axis: keep a valid frame and say why it is empty
+        ax.set_ylim(1, 10)
+        ax.text(0.5, 0.5, "no grid point converged", transform=ax.transAxes, ha="center")
+    # the whole grid, and the optimum and boundary lines where they fall outside it
+    marked = [v for v in (optimum, boundary) if v is not None and np.isfinite(v)]
+    span = np.concatenate([x, [v for v in marked if v > 0 or not log_x]])
+    if span.size > 1 and np.ptp(span) > 0:
         pad = 0.03
         if log_x:
-            lo, hi = np.log10(x.min()), np.log10(x.max())
+            lo, hi = np.log10(span.min()), np.log10(span.max())
             ax.set_xlim(10 ** (lo - pad * (hi - lo)), 10 ** (hi + pad * (hi - lo)))
         else:
-            ax.set_xlim(x.min() - pad * np.ptp(x), x.max() + pad * np.ptp(x))
+            ax.set_xlim(span.min() - pad * np.ptp(span), span.max() + pad * np.ptp(span))
     ax.set_xlabel(x_name)
     ax.set_ylabel("steps to tolerance")
     _title(fig, ax, title)

@@ -227,6 +227,18 @@ def test_sweep_line_covers_diverged_and_slow_points_and_heatmap_tells_them_apart
         assert tuple(np.round(to_rgb(colour), 3)) in colours
 
 
+def test_a_sweep_line_where_nothing_converged_still_draws_and_says_so(tmp_path):
+    from figure_checks import assert_presentable
+
+    x = np.linspace(1.0, 2.0, 8)
+    status = np.array(["diverged"] * 8)
+    fig = plots.sweep_line(x, np.full(8, np.nan), "lr", status=status, optimum=0.02)
+    saved(fig, tmp_path / "empty.png")
+    assert_presentable(fig)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "no grid point converged" in texts
+
+
 def test_the_checks_catch_a_clipped_title_and_a_legend_entry_out_of_view():
     from figure_checks import assert_legend_entries_visible, assert_text_inside
 
