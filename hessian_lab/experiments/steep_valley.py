@@ -10,9 +10,8 @@ methods' measured steps are set beside the theory bridge's exact prediction.
 from __future__ import annotations
 
 from .. import GD, AdaGrad, AdaHessian, Adam, Momentum, Nesterov, RMSProp, steep_valley
-from ..engine import run as engine_run
-from ..theory import predict
-from .base import BACKEND, ExperimentResult, as_int_or_none, quantities
+from ..studies import compare
+from .base import BACKEND, ExperimentResult, quantities
 
 NAME = "steep-valley"
 TITLE = "Steep valley (lambda = 1, 100): GD, momentum, Nesterov and adaptive methods"
@@ -47,12 +46,23 @@ def run(quick: bool = False) -> ExperimentResult:
 
     problem = steep_valley()
     q = quantities(problem)
+    listed = runs(q)
+    comparison = compare(
+        problem,
+        {label: optimizer for label, _, optimizer in listed},
+        X0,
+        criterion="loss",
+        tol=TOL,
+        max_steps=MAX_STEPS,
+        bound=BOUND,
+        record=("loss", "x"),
+        backend=BACKEND,
+    )
     table, paths, losses = [], {}, {}
-    for label, text, optimizer in runs(q):
-        result = run_one(problem, optimizer)
+    for (label, text, optimizer), compared in zip(listed, comparison.runs, strict=True):
+        result = compared.result
         row = result.row(0)
-        prediction = predict(problem, optimizer, X0, "loss", TOL, MAX_STEPS)
-        predicted = as_int_or_none(float(prediction.steps[0]))
+        predicted = compared.predicted_steps
         table.append(
             {
                 "run": label,
@@ -62,7 +72,7 @@ def run(quick: bool = False) -> ExperimentResult:
                 "steps": row["steps"],
                 "diverged_at": row["diverged_at"],
                 "predicted_steps": predicted,
-                "predicted_rate": float(prediction.rate[0]),
+                "predicted_rate": compared.predicted_rate,
                 "measured_equals_predicted": (
                     None if predicted is None else predicted == row["steps"]
                 ),
@@ -134,21 +144,6 @@ def run(quick: bool = False) -> ExperimentResult:
         "runs": table,
     }
     return ExperimentResult(NAME, TITLE, table, data, figures, notes)
-
-
-def run_one(problem, optimizer):
-    """One run of the valley protocol, with loss and iterate histories."""
-    return engine_run(
-        problem,
-        optimizer,
-        X0,
-        criterion="loss",
-        tol=TOL,
-        max_steps=MAX_STEPS,
-        bound=BOUND,
-        record=("loss", "x"),
-        backend=BACKEND,
-    )
 
 
 def _slug(label: str) -> str:
