@@ -393,16 +393,18 @@ def notebook_02():
         beta_grid = np.linspace(0.0, 0.98, 48)
         LR, BETA = np.meshgrid(lr_grid, beta_grid)
 
-        def rate_and_steps(method, symbolic_rate):
-            opt = method(lr=LR.ravel(), beta=BETA.ravel())
-            rate = symbolic_rate(LR, BETA, valley.eigenvalues)             # symbolic layer
-            bridge = predict(valley, opt, x0, max_steps=0).rate.reshape(LR.shape)  # theory bridge
-            assert np.allclose(rate, bridge, rtol=1e-6, atol=1e-9)
-            sweep = hl.run(valley, opt, x0, tol=1e-6, max_steps=3000, bound=5)    # one batched call
-            return rate, sweep.steps_to_tol.reshape(LR.shape)
+        from hessian_lab import studies
 
-        rate_hb, steps_hb = rate_and_steps(hl.Momentum, rates.heavy_ball_rate)
-        rate_nag, steps_nag = rate_and_steps(hl.Nesterov, rates.nesterov_rate)
+        def rate_and_steps(name, symbolic_rate):
+            # one batched engine call over the grid, with the theory bridge's rates beside it
+            study = studies.sweep(valley, name, [studies.Axis("lr", lr_grid, "log"), studies.Axis("beta", beta_grid)],
+                                  x0, tol=1e-6, max_steps=3000, bound=5, boundary=False)
+            rate = symbolic_rate(LR, BETA, valley.eigenvalues)             # symbolic layer
+            assert np.allclose(rate, study.predicted_rate.reshape(LR.shape), rtol=1e-6, atol=1e-9)
+            return study, rate, study.result.steps_to_tol.reshape(LR.shape)
+
+        study_hb, rate_hb, steps_hb = rate_and_steps("momentum", rates.heavy_ball_rate)
+        study_nag, rate_nag, steps_nag = rate_and_steps("nesterov", rates.nesterov_rate)
         print(f"fewest measured steps: heavy ball {np.nanmin(steps_hb):.0f}, Nesterov {np.nanmin(steps_nag):.0f}")
         assert LR.size == 2304   # "2,304 heavy-ball runs"
         """),
@@ -442,13 +444,13 @@ def notebook_02():
         Polyak's parameters from this start, at a *worse* asymptotic rate.
         """),
         code("""
-        sweep_hb = hl.run(valley, hl.Momentum(lr=LR.ravel(), beta=BETA.ravel()), x0, tol=1e-6,
-                          max_steps=3000, bound=5)
+        optimum = (study_hb.optimum["lr"], study_hb.optimum["beta"])   # Polyak's, from the catalog
+        assert np.allclose(optimum, (q["lr_hb_opt"], q["beta_hb_opt"]))
         display(plots.sweep_heatmap(lr_grid, beta_grid, steps_hb, "learning rate lr", "momentum beta",
-                                    log_x=True, optimum=(q["lr_hb_opt"], q["beta_hb_opt"]), rate=rate_hb,
-                                    status=sweep_hb.status.reshape(LR.shape),
+                                    log_x=True, optimum=optimum, rate=rate_hb,
+                                    status=study_hb.result.status.reshape(LR.shape),
                                     title="Heavy ball on the steep valley: measured steps to f - f* <= 1e-6"))
-        best = np.unravel_index(np.nanargmin(steps_hb), steps_hb.shape)
+        best = np.unravel_index(study_hb.best, LR.shape)               # the study's fastest cell
         star = hl.run(valley, hl.Momentum(lr=q["lr_hb_opt"], beta=q["beta_hb_opt"]), x0, tol=1e-6, bound=5)
         print(f"fastest cell: lr = {LR[best]:.4f}, beta = {BETA[best]:.3f}: {steps_hb[best]:.0f} steps, "
               f"predicted rate {rate_hb[best]:.4f}")
