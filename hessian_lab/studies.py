@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from .finite import float_or_none, int_or_none
+
 __all__ = [
     "Axis",
     "ComparedRun",
@@ -135,22 +137,12 @@ def compare(
                 label,
                 optimizer,
                 result,
-                None if steps is None else _int_or_none(steps[0]),
-                None if rate is None else _float_or_none(rate[0]),
+                None if steps is None else int_or_none(steps[0]),
+                None if rate is None else float_or_none(rate[0]),
                 note,
             )
         )
     return out
-
-
-def _float_or_none(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _int_or_none(value) -> int | None:
-    value = _float_or_none(value)
-    return None if value is None else int(round(value))
 
 
 # --------------------------------------------------------------------------- sweep
@@ -211,10 +203,10 @@ class SweepStudy:
             final_loss=row["final_loss"],
             predicted_steps=None
             if self.predicted_steps is None
-            else _int_or_none(self.predicted_steps[i]),
+            else int_or_none(self.predicted_steps[i]),
             predicted_rate=None
             if self.predicted_rate is None
-            else _float_or_none(self.predicted_rate[i]),
+            else float_or_none(self.predicted_rate[i]),
         )
         return out
 

@@ -659,18 +659,5 @@ def parse_specs(texts: Sequence[str]) -> list[OptimizerSpec]:
     return [parse_optimizer_spec(t, catalog.names()) for t in texts]
 
 
-def float_or_none(value: Any) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def int_or_none(value: Any) -> int | None:
-    value = float_or_none(value)
-    return None if value is None else int(round(value))
-
-
 def echo_err(message: str) -> None:
     typer.echo(message, err=True)

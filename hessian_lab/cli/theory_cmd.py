@@ -7,14 +7,13 @@ from typing import Annotated
 import typer
 
 from .. import catalog
+from ..finite import float_or_none, int_or_none
 from . import options as opt
 from .common import (
     as_float,
     as_int,
     draw_plots,
-    float_or_none,
     handle_errors,
-    int_or_none,
     out_console,
     print_json,
 )
