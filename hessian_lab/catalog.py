@@ -16,7 +16,11 @@ Each :class:`Entry` says, once, what the rest of the package needs to know about
   :data:`hessian_lab.symbolic.rates.ITERATION_MATRICES` (``"gd"``, ``"heavy_ball"``,
   ``"nesterov"``), from which its closed-form recurrence and rate are generated (Newton
   and diagonal Newton are GD's matrix on the modes of ``H^-1 H`` and ``diag(H)^-1 H``);
-  ``None`` otherwise.
+  ``None`` otherwise;
+- ``color``: the colour every figure draws this method in (a matplotlib colour text;
+  :func:`hessian_lab.plots.palette` reads it, so the CLI, the experiments and the
+  notebooks agree). Red is left out: figures keep it for the minimizer and divergence.
+  ``None`` (a registered method that gives none): the figures pick a spare colour.
 
 Adding an optimizer is its module and one entry here (plus its tests); :func:`register`
 adds one at run time (a user's method, a torch.optim adapter) and every consumer — the
@@ -37,6 +41,7 @@ __all__ = [
     "entries",
     "entry",
     "names",
+    "optimizer_of",
     "predicted_points",
     "register",
     "unregister",
@@ -54,7 +59,15 @@ class Entry:
     the dataclasses module would double its cost.
     """
 
-    __slots__ = ("name", "target", "defaults", "optimum", "also_predicted", "iteration_matrix")
+    __slots__ = (
+        "name",
+        "target",
+        "defaults",
+        "optimum",
+        "also_predicted",
+        "iteration_matrix",
+        "color",
+    )
 
     def __init__(
         self,
@@ -65,10 +78,12 @@ class Entry:
         optimum: Mapping[str, str] | None = None,
         also_predicted: Mapping[str, Mapping[str, str]] | None = None,
         iteration_matrix: str | None = None,
+        color: str | None = None,
     ) -> None:
         points = {k: _frozen(v) for k, v in (also_predicted or {}).items()}
         values = (name, target, _frozen(defaults), _frozen(optimum), _frozen(points))
-        for slot, value in zip(self.__slots__, (*values, iteration_matrix), strict=True):
+        values = (*values, iteration_matrix, color)
+        for slot, value in zip(self.__slots__, values, strict=True):
             object.__setattr__(self, slot, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -100,12 +115,13 @@ class Entry:
 
 
 BUILTIN: tuple[Entry, ...] = (
-    Entry("gd", "gd:GD", optimum={"lr": "lr_opt"}, iteration_matrix="gd"),
+    Entry("gd", "gd:GD", optimum={"lr": "lr_opt"}, iteration_matrix="gd", color="tab:blue"),
     Entry(
         "momentum",
         "momentum:Momentum",
         optimum={"lr": "lr_hb_opt", "beta": "beta_hb_opt"},
         iteration_matrix="heavy_ball",
+        color="tab:orange",
     ),
     Entry(
         "nesterov",
@@ -115,14 +131,15 @@ BUILTIN: tuple[Entry, ...] = (
             "nesterov-textbook": {"lr": "lr_nag_textbook", "beta": "beta_nag_textbook"}
         },
         iteration_matrix="nesterov",
+        color="tab:green",
     ),
-    Entry("adagrad", "adagrad:AdaGrad", defaults={"lr": "0.1"}),
-    Entry("rmsprop", "rmsprop:RMSProp", defaults={"lr": "0.01"}),
-    Entry("adam", "adam:Adam", defaults={"lr": "0.05"}),
-    Entry("adamw", "adam:AdamW", defaults={"lr": "0.05"}),
-    Entry("adahessian", "adahessian:AdaHessian"),
-    Entry("newton", "newton:Newton", iteration_matrix="gd"),
-    Entry("diag-newton", "newton:DiagonalNewton", iteration_matrix="gd"),
+    Entry("adagrad", "adagrad:AdaGrad", defaults={"lr": "0.1"}, color="tab:purple"),
+    Entry("rmsprop", "rmsprop:RMSProp", defaults={"lr": "0.01"}, color="tab:brown"),
+    Entry("adam", "adam:Adam", defaults={"lr": "0.05"}, color="tab:pink"),
+    Entry("adamw", "adam:AdamW", defaults={"lr": "0.05"}, color="tab:olive"),
+    Entry("adahessian", "adahessian:AdaHessian", color="tab:cyan"),
+    Entry("newton", "newton:Newton", iteration_matrix="gd", color="navy"),
+    Entry("diag-newton", "newton:DiagonalNewton", iteration_matrix="gd", color="darkgoldenrod"),
 )
 
 _CATALOG: dict[str, Entry] = {e.name: e for e in BUILTIN}
@@ -143,6 +160,26 @@ def entry(name: str) -> Entry:
     if found is None:
         raise ValueError(f"unknown optimizer {name!r}; allowed: {', '.join(_CATALOG)}")
     return found
+
+
+#: other names a figure's label may start with (a run label "heavy ball lr=0.0035")
+ALIASES = {"heavy ball": "momentum", "heavy-ball": "momentum", "sgd": "gd", "nag": "nesterov"}
+
+
+def optimizer_of(label: str) -> Entry | None:
+    """The entry a run label names by its first word(s) (``"GD lr=0.0198"`` -> gd,
+    ``"diag-newton (exact)"`` -> diag-newton, ``"nesterov-textbook"`` -> nesterov), else
+    ``None``; case-insensitive, the longest name wins, the name must end at a non-letter.
+
+        >>> optimizer_of("AdamW lr=0.05").name, optimizer_of("float32")
+        ('adamw', None)
+    """
+    text = label.strip().lower()
+    known = {**{n: n for n in _CATALOG}, **ALIASES}
+    for name in sorted(known, key=len, reverse=True):
+        if text.startswith(name) and (len(text) == len(name) or not text[len(name)].isalnum()):
+            return _CATALOG.get(known[name])
+    return None
 
 
 def register(new: Entry | type, *, replace: bool = False, **fields_) -> Entry:

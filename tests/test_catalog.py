@@ -128,3 +128,31 @@ def test_entries_are_read_only():
         catalog.BUILTIN[0].name = "other"
     with pytest.raises(TypeError):
         catalog.BUILTIN[0].optimum["lr"] = "lr_max"
+
+
+def test_every_builtin_has_its_own_colour_and_none_is_red():
+    from matplotlib.colors import to_rgb
+
+    colours = [to_rgb(e.color) for e in catalog.BUILTIN]
+    assert len(set(colours)) == len(colours)
+    for r, g, b in colours:  # red stays for the minimizer and divergence
+        assert not (r > 0.7 and g < 0.35 and b < 0.35), (r, g, b)
+
+
+@pytest.mark.parametrize(
+    "label, name",
+    [
+        ("GD lr=0.0198", "gd"),
+        ("adamw lr=0.05", "adamw"),
+        ("Adam (torch)", "adam"),
+        ("diag-newton (exact diagonal)", "diag-newton"),
+        ("newton", "newton"),
+        ("nesterov-textbook", "nesterov"),
+        ("heavy ball lr=0.0035, beta=0.9", "momentum"),
+        ("float32", None),
+        ("adamant", None),
+    ],
+)
+def test_a_run_label_names_its_optimizer(label, name):
+    found = catalog.optimizer_of(label)
+    assert (found.name if found else None) == name

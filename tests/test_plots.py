@@ -268,3 +268,26 @@ def test_adam_sweep_over_beta1_lists_beta2_as_fixed_not_betas(tmp_path):
     assert out.exit_code == 0, out.output
     fixed = json.loads(out.stdout)["fixed_hyperparameters"]
     assert "betas" not in fixed and fixed["beta2"] == 0.999 and "beta1" not in fixed
+
+
+def test_the_palette_gives_each_optimizer_its_catalog_colour_in_every_figure():
+    import colorsys
+
+    from matplotlib.colors import to_rgb
+
+    from hessian_lab import catalog
+
+    names = ["GD lr=0.01", "adam lr=0.05", "GD lr=0.02", "float32", "float64"]
+    colours = plots.palette(names)
+    assert colours["GD lr=0.01"] == catalog.entry("gd").color
+    assert colours["adam lr=0.05"] == catalog.entry("adam").color
+    # a second GD run: a shade of the same hue, told apart from the first
+    first, second = to_rgb(colours["GD lr=0.01"]), to_rgb(colours["GD lr=0.02"])
+    assert first != second
+    assert abs(colorsys.rgb_to_hsv(*first)[0] - colorsys.rgb_to_hsv(*second)[0]) < 0.02
+    # labels that name no optimizer take spare colours no optimizer uses
+    owned = {to_rgb(e.color) for e in catalog.entries()}
+    assert to_rgb(colours["float32"]) not in owned and to_rgb(colours["float64"]) not in owned
+    assert colours["float32"] != colours["float64"]
+    # the order of the names does not change an optimizer's colour
+    assert plots.palette(["adam", "gd"])["adam"] == plots.palette(["gd", "adam"])["adam"]

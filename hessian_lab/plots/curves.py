@@ -1,0 +1,267 @@
+"""Curves against the step or a problem parameter: loss, steps, rates, floors, probes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .base import ZERO_LABEL, _legend_below, _title, new_figure, palette
+
+
+def loss_curves(
+    histories: Mapping[str, np.ndarray],
+    min_value: float | None = None,
+    tol: float | None = None,
+    title: str = "Loss against step",
+    ylabel: str | None = None,
+    colors: Mapping[str, str] | None = None,
+):
+    """``f - f*`` (or ``f``) against the step for each run, on a log scale.
+
+    A run that reaches exactly 0 (which a log axis cannot show) ends in a triangle on the
+    bottom edge at that step, and its legend entry says so. Runs that blow up beyond 1000
+    times the largest starting value leave through the top; their entries say "diverges".
+    """
+    fig, ax = new_figure(figsize=(7.0, 5.4))
+    colors = palette(list(histories), colors)
+    gaps = {}
+    for name, history in histories.items():
+        h = np.asarray(history, dtype=float).reshape(-1)
+        gaps[name] = h - min_value if min_value is not None else h
+    starts = [g[0] for g in gaps.values() if g.size and np.isfinite(g[0]) and g[0] > 0]
+    ceiling = 1e3 * max(starts) if starts else None
+    what = "f - f*" if min_value is not None else "f"
+    zero_marked = False
+    for name, gap in gaps.items():
+        zero = np.flatnonzero(gap <= 0)
+        positive = np.where(gap > 0, gap, np.nan)
+        label = name
+        if zero.size:
+            label += f" ({what} = 0 exactly at step {zero[0]})"
+        elif gap.size and (~np.isfinite(gap[-1]) or gap[-1] > 10 * abs(gap[0])):
+            label += " (diverges)"
+        few = np.isfinite(positive).sum() < 3
+        ax.plot(
+            np.arange(gap.size),
+            positive,
+            label=label,
+            color=colors[name],
+            linewidth=1.4,
+            marker="o" if few else None,
+            markersize=4,
+        )
+        if zero.size:
+            ax.plot(
+                [zero[0]],
+                [0.03],
+                "v",
+                color=colors[name],
+                markersize=9,
+                transform=ax.get_xaxis_transform(),
+                label=None if zero_marked else ZERO_LABEL.format(what=what),
+                clip_on=False,
+            )
+            zero_marked = True
+    if tol is not None:
+        ax.axhline(tol, color="gray", linestyle=":", label=f"tolerance {tol:g}")
+    ax.set_yscale("log")
+    if ceiling is not None and any(
+        (np.nan_to_num(g, nan=np.inf) > ceiling).any() for g in gaps.values()
+    ):
+        ax.set_ylim(top=ceiling)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel or ("loss - f*" if min_value is not None else "loss"))
+    _title(fig, ax, title)
+    ax.grid(True, which="both", alpha=0.3)
+    _legend_below(fig)
+    return fig
+
+
+
+
+
+def rate_curves(
+    lr: np.ndarray,
+    curves: Mapping[str, np.ndarray],
+    lr_opt: float | None = None,
+    rate_opt: float | None = None,
+    lr_max: float | None = None,
+    title: str = "Contraction factors of gradient descent",
+    measured=None,
+):
+    """Contraction factors against the learning rate with ``lr*``/``R*``/``lr_max`` marked.
+
+    ``measured`` is ``(lr, rate, label)``: measured rates drawn as black dots.
+    """
+    fig, ax = new_figure(figsize=(7.0, 5.4))
+    lr = np.asarray(lr, dtype=float)
+    for name, values in curves.items():
+        ax.plot(lr, np.asarray(values, float), label=name, linewidth=1.5)
+    ax.axhline(1.0, color="gray", linestyle=":", label="stability limit |r| = 1")
+    if lr_max is not None:
+        ax.axvline(lr_max, color="red", linestyle="--", label=f"lr_max = {lr_max:.4g}")
+    if lr_opt is not None and rate_opt is not None:
+        ax.plot(
+            lr_opt,
+            rate_opt,
+            "*",
+            color="black",
+            markersize=14,
+            label=f"lr* = {lr_opt:.4g}, R* = {rate_opt:.4g}",
+        )
+    if measured is not None:
+        m_lr, m_rate, m_label = measured
+        ax.plot(m_lr, m_rate, "o", color="black", markersize=4, label=m_label)
+    ax.set_xlabel("learning rate lr")
+    ax.set_ylabel("contraction factor per step")
+    ax.set_ylim(0, 2)
+    _title(fig, ax, title)
+    ax.grid(True, alpha=0.3)
+    _legend_below(fig)
+    return fig
+
+
+def steps_curves(
+    x: np.ndarray,
+    series: Mapping[str, Mapping[str, Sequence[float]]],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    budget: float | None = None,
+    log_x: bool = True,
+    colors: Mapping[str, str] | None = None,
+):
+    """Steps against a problem parameter (kappa, a scale), log-log, one colour per method.
+
+    ``series`` is ``{method: {"measured": [...], "predicted": [...]}}`` (``predicted``
+    optional, NaN where there is none): measured as dots on a line, predicted as crosses
+    on a dashed line of the same colour. A measured NaN (not reached) is drawn as an open
+    triangle on the ``budget`` line.
+    """
+    fig, ax = new_figure(figsize=(7.0, 5.4))
+    x = np.asarray(x, dtype=float)
+    colors = palette(list(series), colors)
+    for name, values in series.items():
+        measured = np.asarray(values["measured"], dtype=float)
+        ax.plot(x, measured, "o-", color=colors[name], label=f"{name}: measured")
+        predicted = np.asarray(values.get("predicted", []), dtype=float)
+        if predicted.size and np.isfinite(predicted).any():
+            ax.plot(
+                x, predicted, "x--", color=colors[name], markersize=9, label=f"{name}: predicted"
+            )
+        missing = ~np.isfinite(measured)
+        if budget is not None and missing.any():
+            ax.plot(
+                x[missing],
+                np.full(missing.sum(), budget),
+                "^",
+                markerfacecolor="none",
+                color=colors[name],
+                markersize=9,
+                label=f"{name}: not within {budget:g} steps",
+            )
+    if budget is not None:
+        ax.axhline(budget, color="gray", linestyle=":", label=f"step budget {budget:g}")
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    _title(fig, ax, title)
+    ax.grid(True, which="both", alpha=0.3)
+    _legend_below(fig)
+    return fig
+
+
+def distance_floor(
+    histories: Mapping[str, np.ndarray],
+    exact: np.ndarray,
+    floors: Mapping[str, float],
+    tol: float | None = None,
+    title: str = "Distance to the minimizer against step",
+):
+    """``||x_t - x*||`` per run (``{dtype: (T+1,)}``), the exact-arithmetic curve and each
+    run's predicted rounding floor (a dotted line in the run's colour)."""
+    fig, ax = new_figure(figsize=(7.0, 5.4))
+    colors = palette(list(histories))
+    for name, distance in histories.items():
+        d = np.asarray(distance, dtype=float)
+        ax.plot(
+            np.arange(d.size),
+            np.where(d > 0, d, np.nan),
+            color=colors[name],
+            label=f"{name} (engine)",
+            linewidth=1.5,
+        )
+    exact = np.asarray(exact, dtype=float)
+    ax.plot(
+        np.arange(exact.size),
+        np.where(exact > 0, exact, np.nan),
+        "--",
+        color="black",
+        linewidth=1,
+        label="exact arithmetic (theory)",
+    )
+    for name, floor in floors.items():
+        ax.axhline(
+            floor,
+            color=colors.get(name, "gray"),
+            linestyle=":",
+            label=f"predicted {name} floor {floor:.2g}",
+        )
+    if tol is not None:
+        ax.axhline(tol, color="gray", linestyle="-.", label=f"tolerance {tol:g}")
+    ax.set_yscale("log")
+    lowest = min([*floors.values(), *(tol,) * (tol is not None)])
+    ax.set_ylim(bottom=lowest / 10)
+    ax.set_xlabel("step")
+    ax.set_ylabel("||x - x*||")
+    _title(fig, ax, title)
+    ax.grid(True, which="both", alpha=0.3)
+    _legend_below(fig)
+    return fig
+
+
+def hutchinson_error(
+    n_probes: np.ndarray,
+    errors,
+    reference: np.ndarray | None = None,
+    title: str = "Hutchinson diagonal estimate: error against probes",
+    ylabel: str = "RMS error of the diagonal estimate",
+):
+    """Measured error against the number of probes, log-log, with the theory beside it.
+
+    ``errors`` is one curve (with ``reference``, the ``sigma / sqrt(N)`` line) or
+    ``{name: {"measured": [...], "theory": [...]}}``: one colour per estimator.
+    """
+    fig, ax = new_figure(figsize=(7.0, 5.6))
+    n = np.asarray(n_probes, dtype=float)
+    if not isinstance(errors, Mapping):
+        errors = {"": {"measured": errors, "theory": reference}}
+    colors = palette(list(errors))
+    for name, curve in errors.items():
+        prefix = f"{name}: " if name else ""
+        ax.plot(
+            n,
+            np.asarray(curve["measured"], float),
+            "o-",
+            color=colors[name],
+            label=f"{prefix}measured",
+        )
+        if curve.get("theory") is not None:
+            ax.plot(
+                n,
+                np.asarray(curve["theory"], float),
+                "--",
+                color=colors[name],
+                label=f"{prefix}theory" + ("" if name else ": sigma / sqrt(N)"),
+            )
+    ax.set_xscale("log", base=2 if n.min() >= 1 and np.allclose(np.log2(n) % 1, 0) else 10)
+    ax.set_yscale("log")
+    ax.set_xlabel("probes N per estimate")
+    ax.set_ylabel(ylabel)
+    _title(fig, ax, title)
+    ax.grid(True, which="both", alpha=0.3)
+    _legend_below(fig, n=2)
+    return fig
