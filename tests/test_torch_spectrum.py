@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
 import torch
+from torch.func import functional_call
 from torch_models import exact_hessian, mlp_problem, one_torch_thread  # noqa: F401
 
 from hessian_lab.torch.spectrum import (
@@ -40,11 +42,11 @@ def test_lanczos_top_eigenvalues_match_eigvalsh(problem):
     assert lambda_max(model, loss_fn, tol=1e-10) == pytest.approx(float(want[0]), rel=1e-8)
 
 
-def test_power_iteration_finds_the_largest_magnitude(problem):
+def test_power_iteration_finds_the_algebraic_top(problem):
     model, loss_fn, _, exact = problem
     found = power_iteration(model, loss_fn, k=2, tol=1e-9, max_iter=3000)
     assert found.converged
-    want = exact[exact.abs().argsort(descending=True)[:2]].sort(descending=True).values
+    want = exact.flip(0)[:2]
     assert torch.allclose(found.values, want, rtol=1e-7, atol=0)
 
 
@@ -157,3 +159,90 @@ def test_repeated_eigenvalues_are_all_found(method):
     torch.testing.assert_close(found.values, torch.tensor([3.0, 3.0, 1.0], dtype=torch.float64))
     gram = found.vectors @ found.vectors.T
     torch.testing.assert_close(gram, torch.eye(3, dtype=torch.float64))
+
+
+def _twin_problem():
+    """Two copies of one tanh MLP, their losses added: every eigenvalue of H is double
+    (H = diag(H_a, H_a) for identical halves), the top one included."""
+    gen = torch.Generator().manual_seed(11)
+    X = torch.randn(24, 5, generator=gen, dtype=torch.float64)
+    y = torch.randn(24, 2, generator=gen, dtype=torch.float64)
+    torch.manual_seed(11)
+    half = torch.nn.Sequential(
+        torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)
+    ).double()
+    twin = torch.nn.ModuleList([half, copy.deepcopy(half)])
+
+    def loss_of_half(net, X=X, y=y):
+        return 0.5 * ((net(X) - y) ** 2).sum(dim=1).mean()
+
+    def loss_of(theta):  # the halves' Hessians, from one half's flat parameters
+        names = [name for name, _ in half.named_parameters()]
+        shapes = [p.shape for p in half.parameters()]
+        pieces = torch.split(theta, [s.numel() for s in shapes])
+        params = {n: t.reshape(s) for n, t, s in zip(names, pieces, shapes, strict=True)}
+        return 0.5 * ((functional_call(half, params, (X,)) - y) ** 2).sum(dim=1).mean()
+
+    H_half = exact_hessian(half, loss_of)
+    exact = torch.linalg.eigvalsh(torch.block_diag(H_half, H_half)).flip(0)
+    return twin, (lambda: loss_of_half(twin[0]) + loss_of_half(twin[1])), exact
+
+
+@pytest.mark.parametrize("method", ["lanczos", "power"])
+def test_a_double_top_eigenvalue_comes_back_twice(method):
+    twin, loss_fn, exact = _twin_problem()
+    assert float(exact[0] - exact[1]) < 1e-12 < float(exact[1] - exact[2])  # double, then gap
+    found = top_eigenvalues(twin, loss_fn, k=3, method=method, tol=1e-10)
+    assert found.converged
+    torch.testing.assert_close(found.values, exact[:3], rtol=1e-9, atol=0)
+    gram = found.vectors @ found.vectors.T  # two independent eigenvectors for the pair
+    torch.testing.assert_close(gram, torch.eye(3, dtype=torch.float64), atol=1e-8, rtol=0)
+
+
+def _quadratic(values):
+    """``L = 1/2 p^T Q diag(values) Q^T p``: a Hessian with the given spectrum."""
+    values = torch.as_tensor(values, dtype=torch.float64)
+    Q, _ = torch.linalg.qr(torch.randn(len(values), len(values), dtype=torch.float64,
+                                       generator=torch.Generator().manual_seed(5)))
+    H = Q @ torch.diag(values) @ Q.T
+    p = torch.nn.Parameter(torch.ones(len(values), dtype=torch.float64))
+    return [p], (lambda: 0.5 * p @ H @ p)
+
+
+@pytest.mark.parametrize("method", ["lanczos", "power"])
+def test_at_a_saddle_every_method_returns_the_algebraic_top(method):
+    # the largest magnitude is -3.9; the top eigenvalue is 1.12
+    spectrum = [-3.9, 1.12, 0.7, 0.3, -0.2, -1.0, -2.5]
+    params, loss_fn = _quadratic(spectrum)
+    assert lambda_max(params, loss_fn, method=method, tol=1e-10) == pytest.approx(1.12, rel=1e-9)
+    found = top_eigenvalues(params, loss_fn, k=3, method=method, tol=1e-10)
+    assert found.converged
+    torch.testing.assert_close(found.values, torch.tensor([1.12, 0.7, 0.3]).double())
+
+
+def test_clustered_and_triple_eigenvalues_are_resolved():
+    spectrum = [2.0, 2.0, 2.0, 2.0 - 1e-6, 1.9, 1.0, 0.5, 0.1, -0.3, 0.0]
+    params, loss_fn = _quadratic(spectrum)
+    found = top_eigenvalues(params, loss_fn, k=5, tol=1e-10)
+    assert found.converged
+    want = torch.tensor(spectrum[:5], dtype=torch.float64)
+    torch.testing.assert_close(found.values, want, rtol=0, atol=1e-9)
+
+
+def test_float32_tolerance_is_raised_to_its_resolution_and_converged_is_honest():
+    model, _, loss_of = mlp_problem(seed=3, loss="squares")
+    exact = torch.linalg.eigvalsh(exact_hessian(model, loss_of)).flip(0)
+    model32 = copy.deepcopy(model).float()
+    gen = torch.Generator().manual_seed(3)
+    X = torch.randn(40, 8, generator=gen, dtype=torch.float64)  # mlp_problem's data
+    y = torch.randn(40, 3, generator=gen, dtype=torch.float64)
+    X32, y32 = X.float(), y.float()
+    with pytest.warns(UserWarning, match="below what torch.float32 arithmetic resolves"):
+        found = top_eigenvalues(
+            model32, lambda: 0.5 * ((model32(X32) - y32) ** 2).sum(dim=1).mean(), k=2, tol=1e-8
+        )
+    assert found.tol == pytest.approx(100 * torch.finfo(torch.float32).eps)
+    assert found.converged
+    # the claim holds in float64: each eigenvalue within tol * lambda_max of the truth
+    error = (found.values.double() - exact[:2]).abs().max()
+    assert float(error) <= found.tol * float(exact[0])

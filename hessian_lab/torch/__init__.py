@@ -3,8 +3,11 @@
 - :class:`hessian_lab.torch.AdaHessian`: AdaHessian as a ``torch.optim.Optimizer``, the
   authors' semantics (the engine's AdaHessian on a model's parameter tensors);
 - :mod:`hessian_lab.torch.spectrum`: Hessian spectra of a model's loss from Hessian-vector
-  products: top eigenvalues (Lanczos, power iteration), Hutchinson trace with its standard
-  error, spectral density by stochastic Lanczos quadrature;
+  products (:mod:`~hessian_lab.torch.hvp`: one graph, or a data set in batches): the top
+  algebraic eigenvalues with their multiplicities (Lanczos with locking, shifted power
+  iteration), Hutchinson trace with its standard error, spectral density by stochastic
+  Lanczos quadrature; :func:`~hessian_lab.torch.hvp.unflatten` splits a flat vector per
+  parameter;
 - :mod:`~hessian_lab.torch.sharpness`: the bridge to the quadratic theory, a network's
   sharpness ``lambda_max`` and ``lr_max = 2 / lambda_max`` (``hessian-lab sharpness``);
 - :mod:`~hessian_lab.torch.data` (the digits, offline), :mod:`~hessian_lab.torch.models`
@@ -25,6 +28,7 @@ from .spectrum import (
     power_iteration,
     spectral_density,
     top_eigenvalues,
+    unflatten,
 )
 
 __all__ = [
@@ -38,4 +42,5 @@ __all__ = [
     "power_iteration",
     "spectral_density",
     "top_eigenvalues",
+    "unflatten",
 ]

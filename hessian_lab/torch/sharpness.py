@@ -21,9 +21,10 @@ import torch
 from torch import nn
 
 from .data import Dataset, digits
+from .hvp import evaluation_mode, mean_loss
 from .models import build, load_weights, n_parameters
 from .spectrum import top_eigenvalues
-from .train import dataset_loss, gd_with_sharpness, one_thread
+from .train import gd_with_sharpness, loss_function, one_thread
 
 __all__ = ["Sharpness", "sharpness", "lr_max", "network_sharpness"]
 
@@ -45,24 +46,48 @@ def lr_max(lambda_max: float) -> float:
     return 2.0 / lambda_max if lambda_max > 0 else math.inf
 
 
+def _batches(model: nn.Module, data, loss_fn):
+    """``(batches, loss of a batch)`` for :func:`sharpness`'s accepted inputs."""
+    batches = [(data.inputs, data.targets)] if isinstance(data, Dataset) else data
+    if callable(loss_fn):
+        return batches, loss_fn
+    criterion = loss_function(loss_fn)
+
+    def batch_loss(batch):
+        inputs, targets = batch[0], batch[1]
+        return criterion(model(inputs), targets)
+
+    return batches, batch_loss
+
+
 def sharpness(
     model: nn.Module,
-    data: Dataset,
-    loss: str = "mse",
+    data,
+    loss_fn="mse",
     tol: float = 1e-6,
     max_iter: int | None = None,
     seed: int = 0,
+    progress: bool | None = None,
 ) -> Sharpness:
-    """The sharpness of ``model``'s loss on all of ``data`` (full batch), by Lanczos.
+    """The sharpness of ``model``'s mean loss over all of ``data``, by Lanczos.
 
-    ``tol`` is Lanczos's relative residual target (the eigenvalue's error is below it);
-    ``max_iter`` caps the Hessian-vector products; ``seed`` seeds the start vector.
+    ``data``: a :class:`~hessian_lab.torch.data.Dataset` (one full batch) or any
+    re-iterable of batches (a ``DataLoader``, a list); ``loss_fn``: a callable
+    ``loss_fn(batch)`` returning the batch's mean loss, or a loss name (``"mse"``,
+    ``"cross-entropy"``) applied to ``model(batch[0])`` and ``batch[1]``. The Hessian is
+    that of the whole data set's mean loss (batch products weighted by batch size, one
+    batch in memory at a time; :mod:`~hessian_lab.torch.hvp`), in eval mode.
+    ``tol`` is the relative residual target (the eigenvalue's error is below it);
+    ``max_iter`` caps a Lanczos run's products; ``seed`` seeds the start vectors.
     """
+    batches, batch_loss = _batches(model, data, loss_fn)
     top = top_eigenvalues(
-        model, lambda: dataset_loss(model, data, loss), 1, tol=tol, max_iter=max_iter, seed=seed
+        model, batch_loss, 1, data=batches, tol=tol, max_iter=max_iter, seed=seed,
+        progress=progress,
     )
     value = float(top.values[0])
-    current = float(dataset_loss(model, data, loss).detach())
+    with evaluation_mode(model):
+        current = mean_loss(batch_loss, batches)
     return Sharpness(value, lr_max(value), current, top.n_products, top.converged)
 
 
