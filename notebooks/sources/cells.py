@@ -16,7 +16,7 @@ def code(*parts: str):
     return new_code_cell("\n\n".join(textwrap.dedent(part).strip("\n") for part in parts))
 
 
-SETUP = """
+SETUP = r"""
 %matplotlib inline
 import numpy as np
 import matplotlib.pyplot as plt
@@ -31,6 +31,21 @@ from hessian_lab.theory import predict, predicted_path
 np.set_printoptions(precision=4, suppress=True)
 plt.rcParams.update({"figure.figsize": (7, 4.5), "axes.grid": True, "grid.alpha": 0.3,
                      "figure.constrained_layout.use": True})   # no clipped labels
+COLORS = plots.palette(hl.catalog.names())   # one colour per optimizer, the same in every figure
+
+
+def tex(expr):
+    # LaTeX of a symbolic-layer formula in the notebooks' notation: eta for the learning
+    # rate (`lr` in the code), epsilon for eps.
+    from hessian_lab.symbolic import rates
+    names = {rates.lr: r"\eta", rates.eps: r"\epsilon", rates.beta1: r"\beta_1", rates.beta2: r"\beta_2"}
+    return sp.latex(expr, symbol_names=names)
+
+
+TEX_NAMES = {"lr_max": r"\eta_{\max}", "lr_opt": r"\eta^*", "rate_opt": "R^*",
+             "lr_hb_opt": r"\eta^*_{\mathrm{HB}}", "beta_hb_opt": r"\beta^*_{\mathrm{HB}}",
+             "lr_nag_opt": r"\eta^*_{\mathrm{NAG}}", "beta_nag_opt": r"\beta^*_{\mathrm{NAG}}",
+             "rate_hb_opt": r"R^*_{\mathrm{HB}}", "rate_nag_opt": r"R^*_{\mathrm{NAG}}"}
 """
 
 

@@ -48,6 +48,23 @@ def notebook_01():
               " kappa =", valley.condition_number)
         """),
         md(r"""
+        **The algorithm in five lines of NumPy.** Before the library: gradient descent on this
+        quadratic is a loop of one matrix product and one subtraction. The library's engine
+        (`hl.run`, used from here on) does the same for many runs at once, with stopping
+        rules; the cell checks that both give the same iterates.
+        """),
+        code("""
+        H, c, eta = np.diag([1.0, 100.0]), np.array([0.8, 0.6]), 0.019   # Hessian, minimizer, step
+        x = np.zeros(2)
+        for t in range(100):
+            g = H @ (x - c)          # gradient of f(x) = 1/2 (x - c)^T H (x - c)
+            x = x - eta * g          # one GD step
+        print("after 100 steps by hand: x =", x, " distance to c:", np.linalg.norm(x - c))
+
+        engine = hl.run(valley, hl.GD(lr=eta), np.zeros(2), max_steps=100, criterion="distance", tol=1e-12, record="x")
+        assert np.allclose(engine.x_history[100, 0], x, rtol=1e-12, atol=1e-15)   # the same iterates
+        """),
+        md(r"""
         ## 1.2 Deriving $\eta_{\max}$, $\eta^*$ and $R^*$ symbolically
 
         * **Stability.** Every mode shrinks iff $|1 - \eta\lambda| < 1$ for all
@@ -63,11 +80,10 @@ def notebook_01():
         code(r"""
         from hessian_lab.symbolic import rates
 
-        display(Math(r"r(\lambda) = " + sp.latex(rates.gd_factor)
-                     + r", \qquad R(\mathrm{lr}) = " + sp.latex(rates.gd_rate_expr)))
+        display(Math(r"r(\lambda) = " + tex(rates.gd_factor) + r", \qquad R(\eta) = " + tex(rates.gd_rate_expr)))
         F = rates.formulas()            # derived by sympy.solve inside the symbolic layer
         for name in ("lr_max", "lr_opt", "rate_opt"):
-            display(Math(r"\mathrm{" + name.replace("_", r"\_") + "} = " + sp.latex(F[name])))
+            display(Math(TEX_NAMES[name] + " = " + tex(F[name])))
         """),
         md(r"""
         The symbolic layer writes the best rate through $\kappa = L/\mu$: the famous
@@ -100,18 +116,19 @@ def notebook_01():
         small = hl.Quadratic([1.0, 5.0])
         qs = quantities(small)
         lrs = np.linspace(0.005, 1.2 * qs["lr_max"], 200)
-        fig = plots.rate_curves(
-            lrs, factor_curves(1.0, 5.0, lrs),
-            lr_opt=qs["lr_opt"], rate_opt=qs["rate_opt"], lr_max=qs["lr_max"],
-            title="GD contraction factors per step, eigenvalues in [1, 5]",
-        )
-        ax = fig.axes[0]
         sample = lrs[::8]
-        ax.plot(sample, measured_rates(small, sample, 60), "ko", ms=4, label="measured (engine, 60 steps)")
-        ax.set_xlabel("learning rate lr (step size)")
-        ax.set_ylabel("contraction factor per step")
-        ax.legend(fontsize="small")
+        measured = measured_rates(small, sample, 60)
+        curves = factor_curves(1.0, 5.0, lrs)
+        fig = plots.rate_curves(
+            lrs, curves, lr_opt=qs["lr_opt"], rate_opt=qs["rate_opt"], lr_max=qs["lr_max"],
+            title="GD contraction factors per step, eigenvalues in [1, 5]",
+            measured=(sample, measured, "measured (engine, 60 steps)"),
+        )
         assert np.allclose([qs["lr_opt"], qs["rate_opt"], qs["lr_max"]], [1 / 3, 2 / 3, 2 / 5])  # the text's V
+        R = np.max([np.abs(1 - lrs), np.abs(1 - 5 * lrs)], axis=0)
+        assert abs(lrs[np.argmin(R)] - 1 / 3) < lrs[1] - lrs[0]             # the V's bottom is at lr*
+        assert np.all(R[lrs < 0.4] < 1) and np.all(R[lrs > 0.4] > 1)        # it crosses 1 at lr_max
+        assert np.allclose(measured, np.max([np.abs(1 - sample), np.abs(1 - 5 * sample)], axis=0), atol=0.02)
         fig
         """),
         md(r"""
@@ -131,19 +148,23 @@ def notebook_01():
         fig, ax = plt.subplots()
         for i, lam_i in enumerate(valley.spectrum):
             r_i = 1 - q["lr_opt"] * lam_i
-            ax.semilogy(t, np.abs(E[:, i]), lw=2, alpha=0.7, label=f"measured |w_{i + 1}(t)|, lambda = {lam_i:g}")
+            ax.semilogy(t, np.abs(E[:, i]), lw=2, alpha=0.7, label=f"measured |w_{i + 1}(t)|, λ = {lam_i:g}")
             ax.semilogy(t, np.abs(E[0, i]) * np.abs(r_i) ** t, "k--", lw=1,
                         label=f"theory |r|^t |w(0)|, r = {r_i:+.4f}")
         ax.set_xlabel("step t")
         ax.set_ylabel("|error| in each eigen-direction")
-        ax.set_title("GD at lr* on the steep valley: both modes shrink at R*")
+        ax.set_title("GD at η* on the steep valley: both modes shrink at R*")
         ax.legend(fontsize="small")
         plt.show()
 
         prediction = predict(valley, hl.GD(lr=q["lr_opt"]), x0, tol=1e-6)
         print(f"steps to f - f* <= 1e-6: measured {res.steps[0]}, predicted {prediction.steps[0]:.0f}")
+        assert res.steps[0] == prediction.steps[0]
         print("signs of the steep-mode error, first 8 steps:", np.sign(E[:8, 1]))
         assert np.isclose(q["rate_opt"], 99 / 101) and round(1 - q["lr_opt"] * 100, 3) == -0.980  # as stated above
+        assert np.all(np.sign(E[1:, 1]) == -np.sign(E[:-1, 1]))   # the steep mode flips sign every step
+        assert np.all(np.sign(E[:, 0]) == np.sign(E[0, 0]))       # the flat mode never does
+        assert np.allclose(np.abs(E[1:]) / np.abs(E[:-1]), q["rate_opt"])   # both shrink by exactly R*
         """),
         md(r"""
         ## 1.5 The steep valley as a picture
@@ -155,23 +176,38 @@ def notebook_01():
         cover the others.
         """),
         code("""
-        labels = ["GD at 0.5 lr*", "GD at lr*", "GD at 1.01 lr_max"]
+        labels = ["GD at 0.5 η*", "GD at η*", "GD at 1.01 η_max"]
         sweep = hl.run(valley, hl.GD(lr=[0.5 * q["lr_opt"], q["lr_opt"], 1.01 * q["lr_max"]]), x0,
                        tol=1e-6, bound=5, record=("loss", "x"))
         for label, status, steps in zip(labels, sweep.status, sweep.steps):
             print(f"{label:18s} {status:10s} after {steps} steps")
+        steep = sweep.x_history[:60, :, 1] - valley.center[1]       # steep-mode error of each run
+        assert np.all(steep[:, 0] * steep[0, 0] >= 0)                       # 0.5 η*: smooth, never crosses
+        assert np.all(np.sign(steep[1:, 1]) == -np.sign(steep[:-1, 1]))       # η*: zig-zag
+        assert sweep.status[2] == "diverged" and abs(1 - 1.01 * q["lr_max"] * 100) > 1   # |r| > 1
 
         paths = {label: sweep.x_history[:60, b, :] for b, label in enumerate(labels)}
         plots.contour_paths(valley, paths, start=x0, minimizer=valley.minimizer, panels=True,
-                            diverged={"GD at 1.01 lr_max": int(sweep.diverged_at[2])},
-                            title="Steep valley, lambda = (1, 100): the first 60 GD steps",
+                            diverged={"GD at 1.01 η_max": int(sweep.diverged_at[2])},
+                            title="Steep valley, λ = (1, 100): the first 60 GD steps",
                             resolution=120)
         """),
+        md(r"""
+        The same three runs as loss curves. Each curve ends at its run's last step: the two
+        converging runs where they reach the tolerance (after 637 and 419 steps: half the step
+        size is *slower*, not safer), the diverging one where it leaves the box $|x_i| < 5$
+        after 101 steps, its loss growing by the factor $|r(L)|^2$ per step on the way.
+        """),
         code("""
-        plots.loss_curves({label: sweep.loss_history[:, b] for b, label in enumerate(labels)},
-                          min_value=valley.min_value, tol=1e-6,
-                          title="Steep valley: f(x_t) - f* against step t (log scale)",
-                          ylabel="f(x_t) - f*")
+        ends = sweep.steps                               # each run's finishing step
+        curves = {label: sweep.loss_history[: ends[b] + 1, b] for b, label in enumerate(labels)}
+        display(plots.loss_curves(curves, min_value=valley.min_value, tol=1e-6,
+                                  title="Steep valley: f(x_t) - f* against step t (log scale)",
+                                  ylabel="f(x_t) - f*"))
+        assert list(ends) == [637, 419, 101] and list(sweep.status) == ["converged", "converged", "diverged"]
+        growth = curves["GD at 1.01 η_max"][1:] / curves["GD at 1.01 η_max"][:-1]
+        r_L = abs(1 - 1.01 * q["lr_max"] * 100)
+        assert np.allclose(growth[-20:], r_L**2, rtol=1e-3)    # the steep mode takes over: growth |r(L)|^2
         """),
         md(r"""
         ## 1.6 Iteration count against $\kappa$
@@ -186,7 +222,7 @@ def notebook_01():
         theory bridge (closed-form mode recurrences) and the asymptotic estimate. As a teaser
         for the next notebook, the optimal heavy ball needs only $O(\sqrt\kappa)$ steps.
         """),
-        code("""
+        code(r"""
         kappas = np.geomspace(2, 3000, 12)
         dim, tol = 10, 1e-6
         x0k = np.ones(dim)
@@ -203,17 +239,20 @@ def notebook_01():
             rows["heavy ball measured"].append(hl.run(prob, hb, x0k, tol=tol, max_steps=50_000).steps[0])
 
         fig, ax = plt.subplots()
-        ax.loglog(kappas, rows["GD measured"], "o-", label="GD at lr*: measured (engine)")
-        ax.loglog(kappas, rows["GD predicted"], "kx", ms=9, label="GD at lr*: exact prediction (theory)")
-        ax.loglog(kappas, rows["GD estimate"], "k:", label="estimate ln(f0/tol) / (2 ln(1/R*))")
-        ax.loglog(kappas, rows["heavy ball measured"], "s-", label="optimal heavy ball: measured")
-        ax.set_xlabel("condition number kappa = L / mu")
-        ax.set_ylabel("steps to f - f* <= 1e-6")
-        ax.set_title("Steps to tolerance grow like kappa for GD, like sqrt(kappa) with momentum")
+        ax.loglog(kappas, rows["GD measured"], "o-", color=COLORS["gd"], label=r"GD at $\eta^*$: measured (engine)")
+        ax.loglog(kappas, rows["GD predicted"], "kx", ms=9, label=r"GD at $\eta^*$: exact prediction (theory)")
+        ax.loglog(kappas, rows["GD estimate"], "k:", label=r"estimate $\ln(f_0/\mathrm{tol}) / (2 \ln(1/R^*))$")
+        ax.loglog(kappas, rows["heavy ball measured"], "s-", color=COLORS["momentum"], label="optimal heavy ball: measured")
+        ax.set_xlabel(r"condition number $\kappa = L / \mu$")
+        ax.set_ylabel(r"steps to $f - f^* \leq 10^{-6}$")
+        ax.set_title("Steps to tolerance grow like κ for GD, like √κ with momentum")
         ax.legend(fontsize="small")
         plt.show()
         slope = np.polyfit(np.log(kappas[4:]), np.log(rows["GD measured"][4:]), 1)[0]
-        print(f"log-log slope of GD steps against kappa (large kappa): {slope:.3f}  (theory: 1)")
+        slope_hb = np.polyfit(np.log(kappas[4:]), np.log(rows["heavy ball measured"][4:]), 1)[0]
+        print(f"log-log slope against kappa (large kappa): GD {slope:.3f} (theory: 1), heavy ball {slope_hb:.3f} (theory: 1/2)")
+        assert np.array_equal(rows["GD measured"], rows["GD predicted"])     # "exactly, step for step"
+        assert abs(slope - 1) < 0.1 and abs(slope_hb - 0.5) < 0.1            # the title's kappa and sqrt(kappa)
         """),
         md(r"""
         ## Take-aways

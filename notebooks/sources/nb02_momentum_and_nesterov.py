@@ -44,10 +44,10 @@ def notebook_02():
 
         for method in (rates.heavy_ball, rates.nesterov):
             display(Markdown(f"**{method.name.replace('_', ' ')}**"))
-            display(Math(r"T(\lambda) = " + sp.latex(method.matrix)
-                         + r",\qquad \det(zI - T) = " + sp.latex(method.characteristic_polynomial)))
-            display(Math(r"\text{product of the roots} = \det T = " + sp.latex(method.det)
-                         + r",\qquad \text{discriminant} = " + sp.latex(sp.factor(method.discriminant))))
+            display(Math(r"T(\lambda) = " + tex(method.matrix)
+                         + r",\qquad \det(zI - T) = " + tex(sp.collect(sp.expand(method.characteristic_polynomial), rates.z))))
+            display(Math(r"\text{product of the roots} = \det T = " + tex(sp.factor(method.det))
+                         + r",\qquad \text{discriminant} = " + tex(sp.factor(method.discriminant))))
         """),
         md(r"""
         **Stability boundary.** A root leaves the unit disc through $z = -1$, i.e. when the
@@ -60,8 +60,8 @@ def notebook_02():
                                (rates.nesterov, rates.nesterov_stability)):
             (boundary,) = sp.solve(method.characteristic_polynomial.subs(rates.z, -1), rates.lr)
             display(Math(r"\eta_{\max}^{\mathrm{" + method.name.replace("_", r"\ ") + "}} = "
-                         + sp.latex(sp.simplify(boundary))
-                         + r"\qquad\text{stored: } \eta\lambda < " + sp.latex(stored)))
+                         + tex(sp.simplify(boundary))
+                         + r"\qquad\text{stored: } \eta\lambda < " + tex(stored)))
             assert sp.simplify(boundary * rates.lam - stored) == 0
         """),
         md(r"""
@@ -80,7 +80,7 @@ def notebook_02():
         code(r"""
         optima = {**rates.heavy_ball_optimum(), **rates.nesterov_optimum()}
         for name, formula in optima.items():
-            display(Math(r"\mathrm{" + name.replace("_", r"\_") + "} = " + sp.latex(formula)))
+            display(Math(TEX_NAMES[name] + " = " + tex(formula)))
 
         valley = hl.steep_valley()
         q = quantities(valley)           # the same formulas evaluated at mu = 1, L = 100
@@ -100,7 +100,9 @@ def notebook_02():
         (vector hyperparameters), and the engine runs the whole grid — 2,304 heavy-ball
         runs — as **one batched call**. Colour: predicted rate. Black lines: measured steps to
         $f - f^* \le 10^{-6}$. Red: the stability boundary $\rho = 1$; dashed: the derived
-        $\eta_{\max} = 2(1+\beta)/L$.
+        $\eta_{\max}(\beta)$, $2(1+\beta)/L$ for the heavy ball and $2(1+\beta)/((1+2\beta)L)$
+        for Nesterov. Look at the two boundaries: as $\beta$ grows, the heavy ball's bends to
+        the **right** (larger stable steps) and Nesterov's to the **left** (smaller ones).
         """),
         code("""
         x0 = np.zeros(2)
@@ -126,31 +128,63 @@ def notebook_02():
         code("""
         from matplotlib.colors import Normalize
 
+        levels = [50, 100, 200, 500, 1000, 2000]
+
+        def label_spots(steps):
+            # one label per level, where its line crosses the first of these beta rows it reaches:
+            # spread along the line instead of piled up where the lines bunch near the boundary
+            spots = []
+            for level in levels:
+                for b in (0.3, 0.5, 0.7, 0.85, 0.95):
+                    j = np.argmin(np.abs(beta_grid - b))
+                    row = steps[j]
+                    left = np.arange(row.size) <= np.nanargmin(row)          # steps fall with lr up to here
+                    ok = np.isfinite(row) & left
+                    if ok.sum() > 1 and row[ok].min() < level < row[ok].max():
+                        x = np.interp(level, row[ok][::-1], lr_grid[ok][::-1])
+                        if x < 0.7 * lr_grid[np.isfinite(row)].max():        # clear of the boundary
+                            spots.append((x, beta_grid[j]))
+                            break
+            return spots
+
+        def stable_edge(rate):
+            # the largest stable learning rate of each beta row, read off the predicted rates
+            return np.array([lr_grid[row < 1].max() for row in rate])
+
         fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True, layout="constrained")
         panels = [
             (axes[0], "heavy ball", rate_hb, steps_hb, 2 * (1 + beta_grid) / 100, (q["lr_hb_opt"], q["beta_hb_opt"])),
             (axes[1], "Nesterov", rate_nag, steps_nag, 2 * (1 + beta_grid) / ((1 + 2 * beta_grid) * 100),
              (q["lr_nag_opt"], q["beta_nag_opt"])),
         ]
+        edges = {}
         for ax, name, rate, steps, boundary, optimum in panels:
             mesh = ax.pcolormesh(LR, BETA, np.minimum(rate, 1.2), shading="nearest", cmap="magma_r",
                                  norm=Normalize(0.8, 1.05))
-            cs = ax.contour(LR, BETA, np.nan_to_num(steps, nan=1e5), levels=[50, 100, 200, 500, 1000, 2000],
-                            colors="black", linewidths=0.8)
-            ax.clabel(cs, fmt="%d steps", fontsize=7)
+            cs = ax.contour(LR, BETA, np.nan_to_num(steps, nan=1e5), levels=levels, colors="black", linewidths=0.8)
+            ax.clabel(cs, fmt="%d steps", fontsize=9, manual=label_spots(steps), inline_spacing=3)
             ax.contour(LR, BETA, rate, levels=[1.0], colors="red", linewidths=2)
-            ax.plot(boundary, beta_grid, "w--", lw=1.5, label="derived lr_max(beta)")
+            ax.plot(boundary, beta_grid, "w--", lw=1.5, label="derived η_max(β)")
             ax.plot(*optimum, "*", color="cyan", mec="black", ms=16, label="theoretical optimum")
             ax.plot([], [], color="red", label="rate = 1 (stability boundary)")
             ax.plot([], [], color="black", lw=0.8, label="measured steps to 1e-6")
             ax.set_xscale("log")
             ax.grid(False)
-            ax.set_xlabel("learning rate lr")
+            ax.set_xlabel("learning rate η")
             ax.set_title(f"{name}: predicted spectral radius, steep valley")
             ax.legend(loc="lower left", fontsize="small")
-        axes[0].set_ylabel("momentum beta")
-        fig.colorbar(mesh, ax=axes, label="spectral radius per step (above 1: diverges)")
+            edges[name] = (stable_edge(rate), boundary)
+        axes[0].set_ylabel("momentum β")
+        fig.colorbar(mesh, ax=axes, label="spectral radius per step (above 1: diverges)", shrink=0.9)
         plt.show()
+
+        step = lr_grid[1] / lr_grid[0]                                   # the grid's resolution in lr
+        for name, (edge, derived) in edges.items():
+            assert np.all((edge <= derived) & (derived < edge * step))     # the red line is the derived one
+            print(f"{name}: largest stable lr {derived[0]:.4f} at beta = 0, {derived[-1]:.4f} at beta = {beta_grid[-1]}")
+        hb_edge, nag_edge = edges["heavy ball"][1], edges["Nesterov"][1]
+        assert np.all(np.diff(hb_edge) > 0) and np.all(np.diff(nag_edge) < 0)   # heavy ball bends right, Nesterov left
+        assert np.isclose(hb_edge[0], 0.02) and round(hb_edge[-1], 4) == 0.0396 and round(nag_edge[-1], 4) == 0.0134
         """),
         md(r"""
         The same sweep as the package's standard heatmap: measured steps coloured, the
@@ -228,26 +262,30 @@ def notebook_02():
         """),
         code("""
         methods = {
-            "GD at lr*": hl.GD(lr=q["lr_opt"]),
+            "GD at η*": hl.GD(lr=q["lr_opt"]),
             "optimal heavy ball": hl.Momentum(lr=q["lr_hb_opt"], beta=q["beta_hb_opt"]),
             "optimal Nesterov": hl.Nesterov(lr=q["lr_nag_opt"], beta=q["beta_nag_opt"]),
         }
         runs = {name: hl.run(valley, opt, x0, tol=1e-6, bound=5, record=("loss", "x"))
                 for name, opt in methods.items()}
+        colors = {name: COLORS[opt.name] for name, opt in methods.items()}
         fig = plots.loss_curves({name: res.loss_history[:, 0] for name, res in runs.items()},
-                                min_value=valley.min_value, tol=1e-6,
+                                min_value=valley.min_value, tol=1e-6, colors=colors,
                                 title="Steep valley: measured (solid) and predicted (dashed) loss",
                                 ylabel="f(x_t) - f*")
         ax = fig.axes[0]
         for i, (name, opt) in enumerate(methods.items()):
             steps = np.arange(runs[name].steps[0] + 1)
-            ax.plot(steps, predicted_path(valley, opt, x0, "loss", steps)[:, 0], "--", color="black", lw=1)
+            predicted = predicted_path(valley, opt, x0, "loss", steps)[:, 0]
+            ax.plot(steps, predicted, "--", color="black", lw=1)
+            measured = runs[name].loss_history[: steps.size, 0]
+            assert np.allclose(predicted, measured, rtol=1e-8, atol=1e-14)   # "on top of each other"
         ax.set_xlabel("step t")
         fig
         """),
         code("""
         plots.contour_paths(valley, {name: res.x_history[:, 0, :] for name, res in runs.items()},
-                            start=x0, minimizer=valley.minimizer, panels=True, resolution=120,
+                            start=x0, minimizer=valley.minimizer, panels=True, resolution=120, colors=colors,
                             title="Optimal GD, heavy ball and Nesterov paths, one panel each")
         """),
         md(r"""
@@ -259,15 +297,20 @@ def notebook_02():
           $g/(1-\beta)$: momentum multiplies the step by the **terminal velocity** factor
           $1/(1-\beta)$ — $10\times$ for $\beta = 0.9$.
         * Where the gradient **alternates in sign** (the zig-zag across a valley) the sum tends to
-          $\pm g/(1+\beta)$: oscillations are **damped**, which is why the largest stable step
-          grows from $2/L$ to $2(1+\beta)/L$.
+          $\pm g/(1+\beta)$: oscillations are **damped**, which is why the heavy ball's largest
+          stable step grows from $2/L$ to $2(1+\beta)/L$. Nesterov's gradient at the look-ahead
+          point undoes that: its largest stable step *shrinks*, to $2(1+\beta)/((1+2\beta)L)$.
 
         The symbolic layer solves the two steady states $v = \beta v + g$ and
         $-v = \beta v + g$:
         """),
         code(r"""
+        prose = {"gain_constant": (r"\text{terminal velocity}", 1 / (1 - rates.beta)),
+                 "gain_alternating": (r"\text{damping}", 1 / (1 + rates.beta))}
         for name, gain in rates.momentum_gains().items():
-            display(Math(r"\mathrm{" + name.replace("_", r"\_") + "} = " + sp.latex(gain)))
+            shown, formula = prose[name]
+            assert sp.simplify(gain - formula) == 0      # the symbolic layer's steady state is the text's formula
+            display(Math(shown + " = " + tex(formula)))
         """),
         md(r"""
         Both in one experiment each. First a nearly flat 1-D quadratic ($\lambda = 10^{-6}$,
@@ -284,15 +327,17 @@ def notebook_02():
         grad_len = np.abs(slope.spectrum[0] * (X[:-1] - slope.center[0]))
         fig, ax = plt.subplots()
         for b, bt in enumerate(betas):
-            ax.plot(step_len[:, b] / grad_len[:, b], color=f"C{b}", label=f"beta = {bt:g}")
+            ax.plot(step_len[:, b] / grad_len[:, b], color=f"C{b}", label=f"β = {bt:g}")
             ax.axhline(1 / (1 - bt), color=f"C{b}", ls=":", lw=1)
         ax.set_yscale("log")
         ax.set_xlabel("step t")
-        ax.set_ylabel("|x_{t+1} - x_t| / (lr |grad f(x_t)|)")
-        ax.set_title("Terminal velocity on a constant slope: the step tends to 1/(1 - beta) (dotted)")
+        ax.set_ylabel("step length / (η |∇f(x_t)|)")
+        ax.set_title("Terminal velocity on a constant slope: the step tends to 1/(1 − β) (dotted)")
         ax.legend(fontsize="small")
         plt.show()
-        assert np.isclose(1 / (1 - 0.9), 10) and abs(step_len[-1, 3] / grad_len[-1, 3] - 10) < 0.5  # "10x for beta = 0.9"
+        gain = step_len[-1] / grad_len[-1]
+        assert np.allclose(gain, 1 / (1 - betas), rtol=0.05)                # every beta reaches 1/(1 - beta)
+        assert np.isclose(1 / (1 - 0.9), 10) and abs(gain[3] - 10) < 0.5     # "10x for beta = 0.9"
         """),
         md(r"""
         Now the damping: a 1-D quadratic with $\lambda = 1$, a sweep over 300 learning rates
@@ -307,23 +352,30 @@ def notebook_02():
         beta_line = np.linspace(0.0, 0.95, 20)
         LR1, B1 = np.meshgrid(lr_line, beta_line)
         fig, ax = plt.subplots()
-        for i, (name, method, theory) in enumerate([
+        largest_lr = {}
+        for name, method, theory in [
             ("heavy ball", hl.Momentum, 2 * (1 + beta_line)),
             ("Nesterov", hl.Nesterov, 2 * (1 + beta_line) / (1 + 2 * beta_line)),
-        ]):
+        ]:
+            color = COLORS[method.name]
             res = hl.run(one, method(lr=LR1.ravel(), beta=B1.ravel()), np.zeros(1), tol=1e-8,
                          max_steps=2000, bound=1e6)
             assert res.batch == 6000   # "6,000 runs, one call"
             ok = res.converged.reshape(LR1.shape)
             largest = np.array([lr_line[row].max() if row.any() else np.nan for row in ok])
-            ax.plot(beta_line, largest, "o", color=f"C{i}", label=f"{name}: largest converging lr (engine)")
-            ax.plot(beta_line, theory, "-", color=f"C{i}", label=f"{name}: derived lr_max")
-        ax.axhline(2.0, color="gray", ls=":", label="GD: lr_max = 2 / lambda")
-        ax.set_xlabel("momentum beta")
-        ax.set_ylabel("largest stable learning rate x lambda")
-        ax.set_title("Damping 1/(1+beta): momentum tolerates larger steps on a stiff mode")
+            ax.plot(beta_line, largest, "o", color=color, label=f"{name}: largest converging η (engine)")
+            ax.plot(beta_line, theory, "-", color=color, label=f"{name}: derived η_max")
+            assert np.all((largest <= theory) & (theory - largest < 2 * (lr_line[1] - lr_line[0])))   # engine = derived
+            largest_lr[name] = largest
+        ax.axhline(2.0, color="gray", ls=":", label="GD: η_max = 2 / λ")
+        ax.set_xlabel("momentum β")
+        ax.set_ylabel("largest stable learning rate η × λ")
+        ax.set_title("Damping: the heavy ball's stable step grows with β, Nesterov's shrinks")
         ax.legend(fontsize="small")
         plt.show()
+        hb, nag = largest_lr["heavy ball"], largest_lr["Nesterov"]
+        assert np.all(hb[1:] > 2) and np.all(np.diff(hb) > 0)     # the heavy ball tolerates larger steps than GD
+        assert np.all(nag[1:] < 2) and np.all(np.diff(nag) < 0)   # Nesterov smaller ones, "less forgiving"
         """),
         md(r"""
         ## Take-aways
@@ -336,7 +388,9 @@ def notebook_02():
         4. Nesterov's look-ahead changes the matrix (and the optimum: $\eta = 4/(3L+\mu)$), and
            is less forgiving of large steps for a given $\beta$.
 
-        **Questions.** Why does the red boundary bend to the right as $\beta$ grows? Where in the
+        **Questions.** Why does the heavy ball's red boundary bend to the right as $\beta$ grows
+        ($\eta_{\max}$ from 0.02 at $\beta = 0$ to 0.0396 at $\beta = 0.98$), while Nesterov's
+        bends to the left (from 0.02 to 0.0134)? Where in the
         $(\eta, \beta)$ map are the roots complex for *every* mode, and what does the loss curve
         look like there?
         """),

@@ -51,7 +51,10 @@ def notebook_03():
         x0 = np.zeros(2)
         first = hl.run(valley, hl.Adam(lr=q["lr_opt"]), x0, max_steps=1, record="x")
         print("gradient at the start:", valley.grad(x0[None, :])[0])
-        print("first Adam step:      ", first.x_history[1, 0] - x0, f"(lr = {q['lr_opt']:.4f})")
+        step = first.x_history[1, 0] - x0
+        print("first Adam step:      ", step, f"(lr = {q['lr_opt']:.4f})")
+        g0 = valley.grad(x0[None, :])[0]
+        assert np.allclose(step, -q["lr_opt"] * np.sign(g0), rtol=1e-6)   # a sign step: every coordinate moves by lr
         """),
         md(r"""
         ## 3.2 On the axis-aligned valley
@@ -77,7 +80,8 @@ def notebook_03():
         for label, res in aligned.items():
             print(f"{label:10s} {res.status[0]:10s} {res.steps[0]:6d} steps")
         assert all(aligned[m].steps[0] < aligned["GD at lr*"].steps[0] for m in ("Adam", "RMSProp", "AdaGrad"))
-        plots.contour_paths(valley, {k: r.x_history[:, 0, :] for k, r in aligned.items()}, start=x0,
+        colors = {label: COLORS[opt.name] for label, opt in chosen.items()}
+        plots.contour_paths(valley, {k: r.x_history[:, 0, :] for k, r in aligned.items()}, start=x0, colors=colors,
                             minimizer=valley.minimizer, bounds=((-0.2, -0.7), (1.3, 1.9)), resolution=150,
                             title="Axis-aligned steep valley: GD vs adaptive methods")
         """,
@@ -96,9 +100,11 @@ def notebook_03():
         print(f"{'':10s} {'axis-aligned':>14s} {'rotated 45 deg':>16s}")
         for label in chosen:
             print(f"{label:10s} {aligned[label].steps[0]:>14d} {rotated[label].steps[0]:>16d}   ({rotated[label].status[0]})")
-        plots.contour_paths(turned, {k: r.x_history[:, 0, :] for k, r in rotated.items()}, start=x0,
+        assert rotated["GD at lr*"].steps[0] == aligned["GD at lr*"].steps[0] == 419   # GD: the same 419 steps
+        assert [rotated[m].steps[0] for m in ("Adam", "RMSProp", "AdaGrad")] == [1264, 652, 4664]   # the take-aways
+        plots.contour_paths(turned, {k: r.x_history[:, 0, :] for k, r in rotated.items()}, start=x0, colors=colors,
                             minimizer=turned.minimizer, resolution=150,
-                            title="Steep valley rotated by 45 degrees: the adaptive methods lose their edge")
+                            title="Steep valley rotated by 45°: the adaptive methods fall behind GD")
         """),
         md(r"""
         GD is **rotation-invariant**: its iterates are just rotated, so it needs exactly the
@@ -115,7 +121,7 @@ def notebook_03():
                 steps[label].append(hl.run(problem, opt, x0, tol=1e-6, bound=5, max_steps=20_000).steps_to_tol[0])
         fig, ax = plt.subplots()
         for label, values in steps.items():
-            ax.plot(angles, values, "o-", ms=4, label=label)
+            ax.plot(angles, values, "o-", ms=4, label=label, color=colors[label])
         ax.set_yscale("log")
         ax.set_xlabel("rotation angle of the valley (degrees)")
         ax.set_ylabel("steps to f - f* <= 1e-6")
@@ -155,8 +161,8 @@ def notebook_03():
                 res = hl.run(scaled, opt, x0, criterion="distance", tol=1e-3, max_steps=5000, bound=5)
                 table[label].append(res.steps_to_tol[0])
         fig, ax = plt.subplots()
-        for label, values in table.items():
-            ax.plot(scales, values, "o-", label=label)
+        for (label, values), name in zip(table.items(), ("gd", "adam")):
+            ax.plot(scales, values, "o-", label=label, color=COLORS[name])
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("loss scale factor c (loss = c f)")
@@ -165,8 +171,16 @@ def notebook_03():
         ax.set_title("Scaling the loss: Adam does not notice (until eps = 1e-8 matters), GD does")
         ax.legend(fontsize="small")
         plt.show()
-        for c, n in zip(scales, table["Adam at lr* of c = 1"]):
-            print(f"c = {c:7.0e}: Adam {'not reached' if np.isnan(n) else f'{n:.0f} steps'}")
+        gd_steps, adam_steps = (np.array(v) for v in table.values())
+        for c, n_gd, n_adam in zip(scales, gd_steps, adam_steps):
+            print(f"c = {c:7.0e}: GD {'not reached' if np.isnan(n_gd) else f'{n_gd:.0f} steps':12s}"
+                  f" Adam {'not reached' if np.isnan(n_adam) else f'{n_adam:.0f} steps'}")
+        plain = scales >= 1e-5                                    # where eps = 1e-8 is negligible
+        assert np.all(adam_steps[plain] == adam_steps[scales == 1])          # Adam: the same steps at every scale
+        assert np.isnan(adam_steps[0]) or adam_steps[0] > 10 * adam_steps[scales == 1][0]   # eps matters at c = 1e-10
+        assert np.all(np.isnan(gd_steps[scales > 1]))                       # GD diverges for large c
+        assert gd_steps[scales == 0.1][0] > 5 * gd_steps[scales == 1][0]    # and crawls for small c
+        assert np.all(np.isnan(gd_steps[scales < 0.1]))                     # (beyond 5000 steps)
         """),
         md(r"""
         ## Take-aways
@@ -174,7 +188,8 @@ def notebook_03():
         1. Adaptive methods are GD with a **diagonal** preconditioner built from gradient
            statistics; early on Adam is close to sign descent.
         2. A diagonal preconditioner can only fix ill-conditioning that is **aligned with the
-           axes**. Rotate the problem and the advantage shrinks or disappears; GD does not care.
+           axes**. Rotate the problem and the advantage **reverses**: at 45° Adam, RMSProp and
+           AdaGrad need 1,264, 652 and 4,664 steps against GD's 419. GD does not care.
         3. Adam is invariant to multiplying the loss by a constant (up to $\epsilon$); GD's
            learning rate has to be retuned.
 

@@ -110,6 +110,9 @@ def notebook_04():
         hutch = run_experiment("hutchinson")
         for note in hutch.notes:
             print("-", note)
+        slopes = hutch.data["slopes"]
+        assert all(abs(slopes[p] + 0.5) < 0.05 for p in ("rademacher", "gaussian"))   # sigma / sqrt(N)
+        assert all(slopes[p + " + blocks of 4"] > -0.25 for p in ("rademacher", "gaussian"))   # blocks flatten
         hutch.figures["error_vs_probes"]
         """),
         md(r"""
@@ -160,24 +163,40 @@ def notebook_04():
         res = hl.run(valley, hl.AdaHessian(lr=0.15, hessian_power=powers), x0, tol=1e-6, bound=5)  # 5 rows, one call
         for k, status, steps in zip(powers, res.status, res.steps):
             print(f"k = {k:4.2f}: effective kappa = {100 ** (1 - k):7.1f}   {status:9s} after {steps} steps")
+        assert res.status[0] == "diverged" and res.steps[0] <= 2        # k = 0: diverges at once (text below)
+        assert np.all(res.converged[1:]) and res.steps[-1] == res.steps[res.converged].min()   # k = 1 fastest
         """),
         md(r"""
         At $\eta = 0.15$, $k = 0$ is GD-like with a step far beyond $2/L = 0.02$: it diverges at
         once. The `scaling` experiment shows the payoff of $k = 1$: rescale one coordinate by
-        factors from $10^{-4}$ to $10^{3}$ and only AdaHessian with $k = 1$ keeps its step count.
+        a factor $s$ and only AdaHessian with $k = 1$ keeps its step count. Here its quick
+        version, $s = 10^{-2}, 1, 10^{2}$; `hessian-lab experiment scaling` runs
+        $s = 10^{-4}, \dots, 10^{3}$.
         """),
         code("""
         scaling = run_experiment("scaling", quick=True)
+        spread = scaling.data["spread"]          # max / min steps over the scales, per method
+        print("steps over the scales:", {name: list(map(int, v)) for name, v in scaling.data["steps"].items()})
+        assert list(scaling.data["scales"]) == [1e-2, 1.0, 1e2]                     # the scales named above
+        assert spread["AdaHessian k=1"] == 1 and all(v > 1.5 for k, v in spread.items() if k != "AdaHessian k=1")
         scaling.figures["steps_vs_scale"]
         """),
         md(r"""
         ## 4.5 AdaHessian against Adam: axis-aligned and rotated
 
         On the axis-aligned valley a single Rademacher probe recovers $\mathrm{diag}(H)$
-        exactly, and AdaHessian is (momentum) Newton. On the valley rotated by 45°, the
-        diagonal is $(50.5, 50.5)$ and the off-diagonal $49.5$: one probe's estimate is
-        $|50.5 \pm 49.5|$, i.e. 100 or **1** — a tiny curvature estimate and a huge step. The
-        variance formula predicted it: $\mathrm{Var} = H_{12}^2$.
+        exactly, and AdaHessian is (momentum) Newton: one probe or sixteen, the same run. On
+        the valley rotated by 45°, the diagonal is $(50.5, 50.5)$ and the off-diagonal $49.5$:
+        one probe's estimate is $|50.5 \pm 49.5|$, i.e. 100 or 1 (the variance formula
+        predicted it: $\mathrm{Var} = H_{12}^2$).
+
+        What does that do to the step? AdaHessian does not use one estimate: it averages
+        $D_t^2$ over the steps ($\beta_2 = 0.999$), and the square weighs the 100s. Its
+        curvature scale $\sqrt{\hat v}$ settles at the **root mean square** of the estimates,
+        $\sqrt{(100^2 + 1^2)/2} \approx 70.7$ with one probe, larger than the exact 50.5; the
+        mean of 16 probes has RMS $\sqrt{50.5^2 + 49.5^2/16} \approx 52.0$. So the noise of one
+        probe makes the curvature estimate *larger* and the steps *smaller*: one probe is the
+        slower run, not the one with huge steps.
         """),
         code(
             ROTATED_VALLEY,
@@ -188,8 +207,9 @@ def notebook_04():
         assert np.allclose(sorted({abs(50.5 + 49.5), abs(50.5 - 49.5)}), [1.0, 100.0])   # "100 or 1"
         print("exact diag(H):", np.diag(turned.hessian_matrix), "  per-probe variance:",
               hn.diagonal_variance(turned.hessian_matrix))
+        adam_lr = quantities(valley)["lr_opt"]
         contenders = {
-            "Adam (lr = lr*)": hl.Adam(lr=quantities(valley)["lr_opt"]),
+            "Adam (lr = lr*)": hl.Adam(lr=adam_lr),
             "AdaHessian (lr = 0.15, 1 probe)": hl.AdaHessian(lr=0.15),
             "AdaHessian (lr = 0.15, 16 probes)": hl.AdaHessian(lr=0.15, n_samples=16),
             "AdaHessian (lr = 0.05, 1 probe)": hl.AdaHessian(lr=0.05),
@@ -203,16 +223,43 @@ def notebook_04():
         """,
         ),
         code("""
+        colors = plots.palette(list(contenders), {"Adam (lr = lr*)": COLORS["adam"],
+                                                  "AdaHessian (lr = 0.15, 1 probe)": COLORS["adahessian"]})
         for name, problem in (("axis-aligned", valley), ("rotated 45 deg", turned)):
             shown = {label: r.x_history[:, 0, :] for label, r in results[name].items()}
             diverged = {label: r.diverged_at[0] if r.status[0] == "diverged" else None for label, r in results[name].items()}
             display(plots.contour_paths(problem, shown, start=x0, minimizer=problem.minimizer, resolution=120,
-                                        diverged=diverged, title=f"Steep valley ({name}): Adam vs AdaHessian"))
+                                        diverged=diverged, colors=colors, title=f"Steep valley ({name}): Adam vs AdaHessian"))
+        aligned = results["axis-aligned"]
+        assert aligned["AdaHessian (lr = 0.15, 1 probe)"].steps[0] == aligned["AdaHessian (lr = 0.15, 16 probes)"].steps[0]
+
+        # one probe against sixteen on the rotated valley: slower, with smaller steps
         on45 = results["rotated 45 deg"]
+        one, many = on45["AdaHessian (lr = 0.15, 1 probe)"], on45["AdaHessian (lr = 0.15, 16 probes)"]
+        rms = {"1 probe": np.sqrt((100**2 + 1**2) / 2), "16 probes": np.sqrt(50.5**2 + 49.5**2 / 16)}
+        beta1 = contenders["AdaHessian (lr = 0.15, 1 probe)"].betas[0]
+        predictions = []
+        for (probes, r) in (("1 probe", one), ("16 probes", many)):
+            largest = np.linalg.norm(np.diff(r.x_history[:, 0], axis=0), axis=1).max()
+            # with sqrt(v_hat) settled at the RMS, the update is a heavy ball with lr (1 - beta1) / RMS
+            twin = hl.Momentum(lr=0.15 * (1 - beta1) / rms[probes], beta=beta1)
+            predicted = predict(turned, twin, x0, tol=1e-6, max_steps=20_000).steps[0]
+            print(f"{probes:9s}: RMS of the estimates {rms[probes]:5.1f}, largest step {largest:.3f}, "
+                  f"measured {r.steps[0]} steps, heavy ball with lr (1 - beta1) / RMS predicts {predicted:.0f}")
+            assert abs(r.steps[0] / predicted - 1) < 0.03
+            predictions.append(int(predicted))
+        assert predictions == [2936, 2145]                                  # the numbers in the text below
+        step_one, step_many = (np.linalg.norm(np.diff(r.x_history[:, 0], axis=0), axis=1).max() for r in (one, many))
+        assert one.steps[0] > many.steps[0] and step_one < step_many        # one probe: slower, smaller steps
+        assert (one.steps[0], many.steps[0], round(step_one, 3), round(step_many, 3)) == (2971, 2136, 0.117, 0.143)
         assert on45["AdaHessian (lr = 0.15, 16 probes)"].steps[0] > on45["Adam (lr = lr*)"].steps[0]   # the text below
         assert round(0.15 / 50.5, 3) == 0.003 and round(quantities(valley)["lr_opt"], 2) == 0.02
         """),
         md(r"""
+        Measured on the rotated valley: one probe needs 2,971 steps and its largest step is
+        0.117; sixteen probes need 2,136 steps, largest step 0.143. Read as a heavy ball with
+        step $\eta(1-\beta_1)/\mathrm{RMS}$, the theory bridge predicts 2,936 and 2,145 steps.
+
         Why is AdaHessian *slower* than Adam on the rotated valley even with 16 probes? Because
         there the **exact** diagonal is $(50.5, 50.5)$: a perfect diagonal preconditioner is a
         single number, and $k = 1$ turns the method into momentum GD with step
