@@ -289,7 +289,7 @@ class _Loop:
         self.final_loss = np.full(B, np.nan)
         self.final_criterion = np.full(B, np.nan)
         self.evaluations = np.zeros((B, len(EVALUATIONS)), dtype=np.int64)
-        self.tallies = np.zeros((1, len(EVALUATIONS)), dtype=np.int64)  # see retire
+        self.tallies = [0] * len(EVALUATIONS)  # see retire and run
         self.weight = None  # a step's work per entry, known after the first step
         self.history = {name: [] for name in record}
         self.buffers = None  # see chunk_buffers
@@ -359,17 +359,22 @@ class _Loop:
         no host work per row: ``min(value) > tol``, and ``max(x) + 0 * sum(f) < bound``
         and ``-min(x) < bound``, where the zero term turns any infinite or NaN loss into
         NaN (a loss can overflow while every ``|x_i|`` is still inside the box); NaN fails
-        every comparison. Otherwise per-row reductions flag the rows that may have
-        finished (only for the test that failed) and :meth:`retire` follows those.
+        every comparison. For the loss criterion ``0 * min(value) + 0 * max(f)`` does the
+        same with a cheaper reduction (``min(value)`` is at hand). Otherwise per-row
+        reductions flag the rows that may have finished (only for the test that failed) and
+        :meth:`retire` follows those.
         """
         xp = self.xp
         k = X_chunk.shape[0]
         value = self.measure(X_chunk, f_chunk, G_chunk)
         ending = t + k - 1 == self.max_steps
-        near = not value.min() > self.tol
-        boxed = bool(
-            xp.max(X_chunk) + f_chunk.sum() * 0 < self.bound and -xp.min(X_chunk) < self.bound
-        )
+        low = value.min()
+        near = not low > self.tol
+        if self.criterion == "loss":  # value is f - f*: its min and f's max bound every loss
+            unbounded = low * 0 + f_chunk.max() * 0
+        else:
+            unbounded = f_chunk.sum() * 0
+        boxed = bool(xp.max(X_chunk) + unbounded < self.bound and -xp.min(X_chunk) < self.bound)
         if not (near or ending) and boxed:
             self.remember(None, X_chunk, f_chunk)
             return
@@ -437,7 +442,8 @@ class _Loop:
         at = first[done]
         rows = self.rows[done]
         self.steps[rows] = t + at
-        self.evaluations[rows] = self.tallies[at]
+        tallies = np.array(self.tallies, dtype=np.int64).reshape(-1, len(EVALUATIONS))
+        self.evaluations[rows] = tallies[at]
         flat = at * n + done  # (step, row) in the chunk, flattened
         everything = done.size == n
         if everything and self.final_x is None and np.all(at == k - 1):
@@ -492,6 +498,7 @@ class _Loop:
     def run(self, progress=None) -> RunResult:
         start = time.perf_counter()
         step, value_and_grad, oracle = self.optimizer.step, self.problem.value_and_grad, self.oracle
+        remember, tally = oracle.remember, oracle.tally  # bound once: the loop runs per step
         f, G = value_and_grad(self.X)
         oracle.remember(self.X, G)
         self.f_dtype = f.dtype
@@ -504,13 +511,14 @@ class _Loop:
             # only the loop holds the iterate and the state it consumes, so neither is kept
             # twice in memory
             self.X = self.state = f = G = None
-            tallies = []  # the oracle's counts after each step of the chunk
+            tallies = []  # the oracle's counts after each step of the chunk, flat (cheap)
             for j in range(k):
                 X, state = step(X, state, hp, oracle)
-                oracle.remember(None, None)  # the last gradient is not needed any more
+                remember(None, None)  # the last gradient is not needed any more:
+                f = G = None  # neither the oracle nor the loop keeps it while the next is made
                 f, G = value_and_grad(X)
-                oracle.remember(X, G)
-                tallies.append(oracle.tally())
+                remember(X, G)
+                tallies += tally()
                 if X_chunk is not None:
                     X_chunk[j] = X
                     f_chunk[j] = f
@@ -524,7 +532,7 @@ class _Loop:
             if X_chunk is None or k == 1:
                 X_chunk, f_chunk, G_chunk = self.single(X, f, G)
             self.X, self.state = X, state
-            self.tallies = np.array(tallies, dtype=np.int64)
+            self.tallies = tallies
             self.settle(t + 1, X_chunk, f_chunk, G_chunk, X, G)
             t += k
             self.weigh_steps(t)

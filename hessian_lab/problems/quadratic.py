@@ -214,7 +214,7 @@ class Quadratic(Problem):
         a = self._arrays(X)
         n, d = X.shape
         if d <= TILE_MAX_DIM:
-            lam, c = self._tiled(a, n)
+            lam, c = a.views if n == a.view_rows else self._tiled(a, n)
             E = X if a.centered else X - c
             G = E * lam if a.H is None else E @ a.H
             if a.centered:
@@ -226,7 +226,8 @@ class Quadratic(Problem):
             G = self._apply(a, E)
             E = E * G
         # a row's loss has the same bits in any batch layout (not so a BLAS product)
-        f = 0.5 * row_sums(E)
+        f = row_sums(E)
+        f *= 0.5  # in place: the sum is a fresh array
         return (f + self.stationary_value if self.stationary_value else f), G
 
     def loss(self, X):
