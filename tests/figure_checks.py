@@ -2,6 +2,9 @@
 
     from figure_checks import assert_presentable
     assert_presentable(fig)                      # text inside, legends live, titles clear
+    assert_projectable(fig)                      # ... and landscape, colour bars that fit
+    assert_divergence_visible(fig)               # a diverging run grows in view
+    assert_same_colours({"a": fig_a, "b": fig_b}) # one colour per run across figures
 
 Each check renders the figure on its Agg canvas and compares renderer bounding boxes
 (display pixels): a clipped label, a legend entry whose line lies outside the view or a
@@ -9,6 +12,8 @@ title under a legend fails with the offending text named.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 from matplotlib.collections import Collection
@@ -200,3 +205,109 @@ def line_colours(fig) -> dict[str, tuple]:
         if isinstance(artist, Line2D) and label and not label.startswith("_"):
             out[label] = to_rgb(artist.get_color())
     return out
+
+
+# --- shape, colour bars, divergence, colours across figures ------------------------------
+
+
+def assert_landscape(fig, low: float = 0.95, high: float = 2.4) -> None:
+    """The figure's width / height lies in ``[low, high]``: never portrait, never a strip."""
+    w, h = fig.get_size_inches()
+    assert low <= w / h <= high, (
+        f"figure {w:.2f} x {h:.2f} in: aspect {w / h:.2f} not in [{low}, {high}]"
+    )
+
+
+def _is_colour_bar(ax) -> bool:
+    return ax.get_label() == "<colorbar>"
+
+
+def assert_colour_bars_fit(fig, renderer=None) -> None:
+    """No colour bar is taller than the block of axes it stands beside."""
+    renderer = renderer or _renderer(fig)
+    plain = [ax for ax in fig.axes if ax.get_visible() and not _is_colour_bar(ax)]
+    if not plain:
+        return
+    top = max(ax.get_window_extent(renderer).y1 for ax in plain)
+    bottom = min(ax.get_window_extent(renderer).y0 for ax in plain)
+    for bar in (ax for ax in fig.axes if _is_colour_bar(ax)):
+        box = bar.get_window_extent(renderer)
+        assert box.height <= top - bottom + 2 * PAD, (
+            f"colour bar {box.height:.0f} px tall beside axes {top - bottom:.0f} px"
+        )
+
+
+def _minimizer_mark(ax):
+    for line in ax.lines:
+        if line.get_label() == "minimizer":
+            return np.asarray(line.get_xydata(), float)[0]
+    return None
+
+
+def assert_divergence_visible(fig, min_steps: int = 3) -> list[str]:
+    """Every run labelled "diverged" shows at least ``min_steps`` steps of growth in view:
+    on contours, in-view points farther from the minimizer than where the run began (and
+    at least 1.5 times as far at the most); on a curve, values above its first one.
+    Returns the labels checked (a caller asserts there were some)."""
+    checked = []
+    for ax in fig.axes:
+        if not ax.get_visible() or _is_colour_bar(ax):
+            continue
+        star = _minimizer_mark(ax)
+        for line in ax.lines:
+            label = line.get_label()
+            if "diverge" not in label:
+                continue
+            xy = np.asarray(line.get_xydata(), float)
+            xy = xy[np.all(np.isfinite(xy), axis=1)]
+            (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+            seen = xy[(xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)]
+            assert len(seen) > min_steps, f"{label!r}: only {len(seen)} points in view"
+            if star is not None:
+                d = np.linalg.norm(seen - star, axis=1)
+            else:
+                d = seen[:, 1]
+            growing = int((d[1:] > d[0]).sum())
+            assert growing >= min_steps and d.max() >= 1.5 * d[0], (
+                f"{label!r}: {growing} steps beyond its start in view, at most "
+                f"{d.max() / d[0]:.2f} times as far"
+            )
+            checked.append(label)
+    return checked
+
+
+_STATUS = re.compile(
+    r"(: diverged.*|: converged.*| \((diverged|diverges|f( - f\*)? = 0 exactly)[^()]*\))$"
+)
+
+
+def run_name(label: str) -> str:
+    """The run a label names, without the status the figures append to it."""
+    return _STATUS.sub("", label.replace("\n", " "))
+
+
+def assert_same_colours(figures) -> dict[str, tuple]:
+    """A run drawn in several figures has one colour in all of them; ``{run: rgb}``."""
+    seen: dict[str, tuple] = {}
+    where: dict[str, str] = {}
+    for name, fig in figures.items():
+        for label, colour in line_colours(fig).items():
+            key = run_name(label)
+            if key in ("start", "minimizer"):
+                continue
+            first = seen.setdefault(key, colour)
+            where.setdefault(key, name)
+            assert np.allclose(first, colour), (
+                f"{key!r} is {colour} in {name} but {first} in {where[key]}"
+            )
+    return seen
+
+
+def assert_projectable(fig) -> None:
+    """Everything a projected figure needs: presentable, landscape, colour bars that fit."""
+    renderer = _renderer(fig)
+    assert_text_inside(fig, renderer)
+    assert_legend_entries_visible(fig)
+    assert_titles_clear(fig, renderer)
+    assert_landscape(fig)
+    assert_colour_bars_fit(fig, renderer)

@@ -273,7 +273,9 @@ def test_steep_valley_frames_the_start_the_minimizer_and_every_converging_path()
                     assert_in_view(ax, *line.get_xydata())
         assert any("f - f*" in ax.get_ylabel() for ax in fig.axes)  # the colour bar
     diverging = result.figures["contour_01_gd_at_1_01_lr_max"]
-    labels = [t.get_text() for legend in diverging.legends for t in legend.get_texts()]
+    labels = [
+        t.get_text().replace("\n", " ") for legend in diverging.legends for t in legend.get_texts()
+    ]
     assert any("diverged at step" in label for label in labels), labels
     assert (
         diverging.axes[0].texts

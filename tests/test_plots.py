@@ -125,8 +125,8 @@ def _valley_paths():
     return problem, paths, int(result.diverged_at[2])
 
 
-def test_contour_frames_converging_runs_and_marks_the_diverging_one():
-    from figure_checks import assert_in_view, assert_presentable
+def test_contour_frames_converging_runs_and_shows_the_diverging_one_grow():
+    from figure_checks import assert_divergence_visible, assert_in_view, assert_projectable
 
     problem, paths, step = _valley_paths()
     three = dict(list(paths.items())[:3])
@@ -134,11 +134,13 @@ def test_contour_frames_converging_runs_and_marks_the_diverging_one():
         problem, three, start=[0, 0], minimizer=problem.minimizer, diverged={"GD lr=0.0202": step}
     )
     ax = fig.axes[0]
-    assert_presentable(fig)
+    assert_projectable(fig)
     assert_in_view(ax, (0, 0), problem.minimizer, *three["GD lr=0.009901"], *three["GD lr=0.0198"])
-    # the diverging run does not set the frame (it reached |x| > 5): the view stays small
+    # the diverging run's growth is in view (dozens of steps), its end (|x| > 5) is not
+    shown = assert_divergence_visible(fig, min_steps=20)
+    assert shown == [f"GD lr=0.0202: diverged at step {step}"]
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    assert x1 - x0 < 2 and y1 - y0 < 3
+    assert y1 - y0 < 9.5 and x1 - x0 < 16
     assert ax.get_aspect() == 1.0
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert any(f"diverged at step {step}" in label.replace("\n", " ") for label in labels)
@@ -149,6 +151,28 @@ def test_contour_frames_converging_runs_and_marks_the_diverging_one():
     assert fig.axes[1].get_ylabel().startswith("f - f*")
 
 
+def test_a_thin_valley_and_a_rotated_one_fill_landscape_panels():
+    from figure_checks import assert_in_view, assert_projectable
+
+    from hessian_lab import GD, Quadratic, run
+
+    for rotation in (0.0, 1.1):
+        c, s = np.cos(rotation), np.sin(rotation)
+        q = np.array([[c, -s], [s, c]])
+        problem = Quadratic([1.0, 400.0], rotation=q)
+        x0 = q @ np.array([4.0, 0.05])
+        result = run(problem, GD(lr=0.002), x0, tol=1e-8, record="x")
+        path = result.x_history[:, 0, :]
+        fig = plots.contour_paths(problem, {"gd": path}, start=x0, minimizer=[0, 0])
+        assert_projectable(fig)
+        ax = fig.axes[0]
+        assert_in_view(ax, x0, (0, 0), *path)
+        (x0_, x1_), (y0_, y1_) = ax.get_xlim(), ax.get_ylim()
+        assert 1.2 <= (x1_ - x0_) / (y1_ - y0_) <= 2.5  # a landscape view, not a strip
+        box = ax.get_window_extent(fig.canvas.get_renderer())
+        assert box.width / box.height == pytest.approx((x1_ - x0_) / (y1_ - y0_), rel=0.02)
+
+
 def test_the_diverging_run_is_detected_without_being_told():
     problem, paths, _ = _valley_paths()
     assert plots.diverging_paths(paths, [0, 0], problem.minimizer) == {"GD lr=0.0202": None}
@@ -157,8 +181,8 @@ def test_the_diverging_run_is_detected_without_being_told():
     assert plots.diverging_paths({"nan": [[0, 0], [np.nan, 1]]}) == {"nan": None}
 
 
-def test_more_than_three_paths_become_small_multiples_with_one_colour_each():
-    from figure_checks import assert_presentable, line_colours
+def test_more_than_three_paths_become_landscape_small_multiples_with_one_colour_each():
+    from figure_checks import assert_in_view, assert_projectable, assert_same_colours
 
     problem, paths, _ = _valley_paths()
     colors = plots.palette(list(paths))
@@ -167,14 +191,26 @@ def test_more_than_three_paths_become_small_multiples_with_one_colour_each():
     )
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.get_visible()]
     assert len(panels) == 4
-    # shared contours and axes: every panel shows the same view
-    assert len({(ax.get_xlim(), ax.get_ylim()) for ax in panels}) == 1
-    assert_presentable(fig)
+    assert_projectable(fig)
+    # each panel framed on its own path: the converging ones are not drawn in the view
+    # the diverging one needs, and each fills a good part of its panel
+    for ax, (name, path) in zip(panels, paths.items(), strict=True):
+        assert ax.get_title().replace("\n", " ").startswith(name)
+        assert_in_view(ax, (0, 0), problem.minimizer)
+        if "0.0202" in name:
+            continue
+        assert_in_view(ax, *path)
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        span = path.max(axis=0) - path.min(axis=0)
+        assert max(span[0] / (x1 - x0), span[1] / (y1 - y0)) > 0.5, name
+    # the same contour levels in every panel
+    levels = {tuple(np.round(c.levels, 12)) for ax in panels for c in ax.collections
+              if hasattr(c, "levels") and c.filled}
+    assert len(levels) == 1
     loss = plots.loss_curves({name: np.geomspace(1, 1e-3, 5) for name in paths}, colors=colors)
-    drawn = {**line_colours(fig), **line_colours(loss)}
+    drawn = assert_same_colours({"contours": fig, "loss": loss})
     for name, colour in colors.items():
-        shown = [c for label, c in drawn.items() if label.startswith(name)]
-        assert shown and all(np.allclose(c, plt_rgb(colour)) for c in shown), name
+        assert np.allclose(drawn[name], plt_rgb(colour)), name
     assert len(set(colors.values())) == len(colors)
 
 

@@ -53,6 +53,7 @@ from .base import (
 )
 from .curves import (
     distance_floor,
+    finished,
     hutchinson_error,
     loss_curves,
     rate_curves,
@@ -86,6 +87,7 @@ __all__ = [
     "style",
     "distance_floor",
     "hutchinson_error",
+    "finished",
     "loss_curves",
     "rate_curves",
     "steps_curves",

@@ -217,7 +217,8 @@ _MATH = re.compile(r"\$[^$]*\$")
 
 def _glue(text: str) -> str:
     """``text`` with the spaces that must not break a line made non-breaking: inside
-    ``$...$``, inside parentheses and around ``=``, ``<``, ``>``, ``~``, ``x``, ``/``."""
+    ``$...$``, inside parentheses, around ``=``, ``<``, ``>``, ``~``, ``/`` and before a
+    number ("step 101")."""
     out, depth, math = [], 0, False
     for i, ch in enumerate(text):
         if ch == "$":
@@ -228,7 +229,8 @@ def _glue(text: str) -> str:
             depth = max(0, depth - 1)
         if ch == " ":
             before, after = text[i - 1 : i], text[i + 1 : i + 2]
-            if math or depth or before in "=<>~/×≈≤≥" or after in "=<>~/×≈≤≥":
+            glued = math or depth or after[:1].isdigit()
+            if glued or before in "=<>~/×≈≤≥" or after in "=<>~/×≈≤≥":
                 ch = "\u00a0"
         out.append(ch)
     return "".join(out)

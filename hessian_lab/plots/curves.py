@@ -9,6 +9,20 @@ import numpy as np
 from .base import ZERO_LABEL, _legend_below, _title, new_figure, palette
 
 
+def finished(history) -> np.ndarray:
+    """A recorded history up to the step its run finished: the engine freezes a finished
+    run's row, so the trailing repeats of the last value (after its first occurrence) are
+    cut. ``(T + 1, ...)`` in, ``(k + 1, ...)`` out."""
+    h = np.asarray(history, dtype=float)
+    if len(h) < 2:
+        return h
+    flat = h.reshape(len(h), -1)
+    last = flat[-1]
+    same = np.all((flat == last) | (np.isnan(flat) & np.isnan(last)), axis=1)
+    moving = np.flatnonzero(~same)
+    return h[: (moving[-1] + 2) if moving.size else 1]
+
+
 def loss_curves(
     histories: Mapping[str, np.ndarray],
     min_value: float | None = None,
@@ -16,18 +30,23 @@ def loss_curves(
     title: str = "Loss against step",
     ylabel: str | None = None,
     colors: Mapping[str, str] | None = None,
+    diverged: Mapping[str, int | None] | None = None,
 ):
     """``f - f*`` (or ``f``) against the step for each run, on a log scale.
 
+    Each curve ends at the step its run finished (see :func:`finished`), never padded.
     A run that reaches exactly 0 (which a log axis cannot show) ends in a triangle on the
-    bottom edge at that step, and its legend entry says so. Runs that blow up beyond 1000
-    times the largest starting value leave through the top; their entries say "diverges".
+    bottom edge at that step, and its legend entry says so. A diverging run (``diverged``:
+    ``{name: step}``, or a last value above 10 times its first) ends in an ``x`` and its
+    entry says "diverged at step N"; above 1000 times the largest start it leaves
+    through the top.
     """
     fig, ax = new_figure(figsize=(7.0, 5.4))
     colors = palette(list(histories), colors)
+    diverged = {k: v for k, v in (diverged or {}).items() if v is not None}
     gaps = {}
     for name, history in histories.items():
-        h = np.asarray(history, dtype=float).reshape(-1)
+        h = finished(np.asarray(history, dtype=float).reshape(-1))
         gaps[name] = h - min_value if min_value is not None else h
     starts = [g[0] for g in gaps.values() if g.size and np.isfinite(g[0]) and g[0] > 0]
     ceiling = 1e3 * max(starts) if starts else None
@@ -37,9 +56,12 @@ def loss_curves(
         zero = np.flatnonzero(gap <= 0)
         positive = np.where(gap > 0, gap, np.nan)
         label = name
+        blew_up = gap.size and (~np.isfinite(gap[-1]) or gap[-1] > 10 * abs(gap[0]))
         if zero.size:
             label += f" ({what} = 0 exactly at step {zero[0]})"
-        elif gap.size and (~np.isfinite(gap[-1]) or gap[-1] > 10 * abs(gap[0])):
+        elif name in diverged:
+            label += f" (diverged at step {diverged[name]})"
+        elif blew_up:
             label += " (diverges)"
         few = np.isfinite(positive).sum() < 3
         ax.plot(
@@ -47,10 +69,14 @@ def loss_curves(
             positive,
             label=label,
             color=colors[name],
-            linewidth=1.4,
             marker="o" if few else None,
             markersize=4,
         )
+        shown = np.flatnonzero(np.isfinite(positive))
+        if (name in diverged or blew_up) and shown.size and not zero.size:
+            end = shown[-1]
+            ax.plot([end], [min(positive[end], ceiling or np.inf)], "x", color=colors[name],
+                    markersize=10, markeredgewidth=2, clip_on=False)
         if zero.size:
             ax.plot(
                 [zero[0]],
