@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 _WHERE = {
     "Backend": "backend",
     "get_backend": "backend",
+    "GradientNoise": "noise",
     "CRITERIA": "engine",
     "RunResult": "engine",
     "run": "engine",

@@ -15,7 +15,8 @@ Each :class:`Entry` says, once, what the rest of the package needs to know about
 - ``iteration_matrix``: for a linear method, the name of its per-mode iteration matrix in
   :data:`hessian_lab.symbolic.rates.ITERATION_MATRICES` (``"gd"``, ``"heavy_ball"``,
   ``"nesterov"``), from which its closed-form recurrence and rate are generated (Newton
-  and diagonal Newton are GD's matrix on the modes of ``H^-1 H`` and ``diag(H)^-1 H``);
+  and diagonal Newton are GD's matrix on the modes of ``H^-1 H`` and ``diag(H)^-1 H``,
+  preconditioned GD on those of ``diag(H)^-p H``);
   ``None`` otherwise;
 - ``color``: the colour every figure draws this method in (a matplotlib colour text;
   :func:`hessian_lab.plots.palette` reads it, so the CLI, the experiments and the
@@ -140,6 +141,13 @@ BUILTIN: tuple[Entry, ...] = (
     Entry("adahessian", "adahessian:AdaHessian", color="tab:cyan"),
     Entry("newton", "newton:Newton", iteration_matrix="gd", color="navy"),
     Entry("diag-newton", "newton:DiagonalNewton", iteration_matrix="gd", color="darkgoldenrod"),
+    Entry(
+        "precond-gd",
+        "preconditioned:PreconditionedGD",
+        defaults={"lr": "0.1"},
+        iteration_matrix="gd",
+        color="black",
+    ),
 )
 
 _CATALOG: dict[str, Entry] = {e.name: e for e in BUILTIN}

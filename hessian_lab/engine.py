@@ -170,6 +170,7 @@ def run(
     backend: str | Backend | None = None,
     dtype: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    noise=None,
 ) -> RunResult:
     """Run ``optimizer`` on ``problem`` from every row of ``x0`` at once (see module doc).
 
@@ -178,7 +179,8 @@ def run(
         optimizer: an :class:`~hessian_lab.optimizers.base.Optimizer`; vector hyperparameters
             of length B make B rows.
         x0: ``(d,)`` or ``(B, d)`` start, any array-like.
-        criterion, tol: when a row has converged (``tol > 0``).
+        criterion, tol: when a row has converged (``tol >= 0``; ``tol = 0`` never: every
+            row runs ``max_steps`` updates unless it diverges).
         max_steps: the most updates a row makes (``>= 0``).
         bound: divergence box, ``|x_i| < bound``.
         record: any of ``"loss"``, ``"x"``: histories to keep.
@@ -187,10 +189,12 @@ def run(
         dtype: ``"float64"`` (default) or ``"float32"``.
         progress: called as ``progress(step, active_rows)`` every ``PROGRESS_EVERY`` steps
             and once at the end (for progress bars); None for no calls.
+        noise: a :class:`~hessian_lab.noise.GradientNoise`: the optimizer's gradients get
+            counter-based Gaussian noise (each row a Monte Carlo sample); None: exact.
     """
     _criterion_needs(problem, criterion)
-    if not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a finite number > 0; got {tol!r}")
+    if not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol >= 0):
+        raise ValueError(f"tol must be a finite number >= 0; got {tol!r}")
     if not isinstance(max_steps, numbers.Integral) or max_steps < 0:
         raise ValueError(f"max_steps must be an integer >= 0; got {max_steps!r}")
     if not bound > 0:
@@ -204,8 +208,10 @@ def run(
     X, backend = _batch_x0(x0, optimizer.batch_size(), backend, dtype)
     if X.shape[1] != problem.dim:
         raise ValueError(f"x0 has dimension {X.shape[1]} but the problem has {problem.dim}")
+    source = None if noise is None else noise.source(problem, backend, X.shape[0])
     with np.errstate(all="ignore"):
         loop = _Loop(problem, optimizer, X, backend, criterion, tol, int(max_steps), bound, record)
+        loop.oracle.noise = source
         del X  # the loop holds the only reference: the start is not kept alive to the end
         return loop.run(progress)
 
@@ -275,6 +281,8 @@ class _Loop:
     def __init__(self, problem, optimizer, X, backend, criterion, tol, max_steps, bound, record):
         self.problem, self.optimizer, self.X, self.backend = problem, optimizer, X, backend
         self.criterion, self.tol, self.max_steps, self.bound = criterion, tol, max_steps, bound
+        if tol == 0:  # no criterion: never converged (an exact hit of the minimum included)
+            self.tol = -math.inf
         self.xp = backend.xp
         B, d = X.shape
         self.hp = optimizer.hyperparameters(B, backend)
@@ -467,6 +475,7 @@ class _Loop:
         self.state = take_rows(self.state, keep)
         self.hp = take_rows(self.hp, keep)
         self.oracle.remember(self.X, take_rows(G, keep))
+        self.oracle.keep_rows(keep)
 
     def remember(self, first, X_chunk, f_chunk) -> None:
         """Histories of a chunk: at each of its steps, the rows still running then
@@ -549,7 +558,7 @@ class _Loop:
             final_loss=self.final_loss,
             final_criterion=self.final_criterion,
             criterion=self.criterion,
-            tol=self.tol,
+            tol=max(self.tol, 0.0),
             max_steps=self.max_steps,
             wall_time=wall,
             backend=self.backend,

@@ -20,6 +20,10 @@ follow from ``w_t``: ``||e||``, ``1/2 e^T H e`` and ``||H e||``. Predicted steps
 first t where the criterion holds — exact, not the bound ``log(tol/e0)/log(R)``. The
 rate is the spectral radius ``max |r1|`` over the whole spectrum. Adaptive methods have no
 closed form and are reported as such rather than guessed.
+
+Under gradient noise, :func:`expected_loss` (``E f(x_t) - f*`` at given steps) and
+:func:`stationary_loss` (its limit) live in :mod:`hessian_lab.noisy_theory` and are
+reachable from here.
 """
 
 from __future__ import annotations
@@ -31,10 +35,28 @@ import numpy as np
 
 from . import catalog
 from .backend import to_numpy
-from .optimizers import DiagonalNewton, Newton, Optimizer
+from .optimizers import DiagonalNewton, Newton, Optimizer, PreconditionedGD
 from .recurrence import Recurrence, Roots, recurrence, u_powers
 
-__all__ = ["Prediction", "predict", "predicted_path", "named_quantities", "LINEAR_METHODS"]
+__all__ = [
+    "Prediction",
+    "predict",
+    "predicted_path",
+    "named_quantities",
+    "LINEAR_METHODS",
+]
+#: under gradient noise, ``theory.expected_loss`` and ``theory.stationary_loss``:
+#: :mod:`hessian_lab.noisy_theory` (loaded on first use)
+_NOISY = ("expected_loss", "stationary_loss")
+
+
+def __getattr__(name: str):
+    if name in _NOISY:
+        from . import noisy_theory
+
+        return getattr(noisy_theory, name)
+    raise AttributeError(f"module 'hessian_lab.theory' has no attribute {name!r}")
+
 
 LINEAR_METHODS = tuple(e.name for e in catalog.BUILTIN if e.iteration_matrix)
 _CHUNK = 256
@@ -85,16 +107,40 @@ def _recurrence(optimizer: Optimizer, mu: np.ndarray, batch: int) -> Recurrence:
     return recurrence(_iteration_matrix(optimizer), lr, beta, mu)
 
 
-def _modes(problem, optimizer):
-    """Mode eigenvalues ``mu`` (m,), basis V (d, m) with ``e = V w``, and if V is orthonormal."""
+def preconditioner_power(optimizer) -> float | None:
+    """``p`` of a method preconditioned by ``diag(H)^-p`` (diagonal Newton: 1), else None.
+
+    Raises ValueError for per-row powers: the modes would differ from row to row.
+    """
     if isinstance(optimizer, DiagonalNewton):
+        return 1.0
+    if isinstance(optimizer, PreconditionedGD):
+        power = np.asarray(to_numpy(optimizer.power), dtype=np.float64).reshape(-1)
+        if power.size != 1:
+            raise ValueError("no closed form for a per-row preconditioner power")
+        return float(power[0])
+    return None
+
+
+def _modes(problem, optimizer):
+    """Mode eigenvalues ``mu`` (m,), basis V (d, m) with ``e = V w``, and if V is orthonormal;
+    or the reason there are none.
+
+    A method preconditioned by ``P = diag(H)^-p`` moves ``e`` by ``I - lr P H``, which is
+    ``P^(1/2) (I - lr M) P^(-1/2)`` with ``M = P^(1/2) H P^(1/2)`` symmetric: its modes are
+    ``M = U diag(mu) U^T`` and ``V = P^(1/2) U`` (orthonormal only when ``p = 0``).
+    """
+    try:
+        power = preconditioner_power(optimizer)
+    except ValueError as error:
+        return str(error)
+    if power is not None and power != 0:
         if np.any(problem.hessian_matrix_diagonal <= 0):
-            return None
+            return "no closed form: diag(H) has a non-positive entry"
         if problem.axis_aligned:
-            return np.ones(problem.dim), None, True
+            return problem.spectrum ** (1 - power), None, True
         H = problem.hessian_matrix
-        diag = np.diag(H)
-        scale = 1 / np.sqrt(diag)
+        scale = np.diag(H) ** (-power / 2)
         mu, U = np.linalg.eigh(scale[:, None] * H * scale[None, :])
         return mu, scale[:, None] * U, False
     if problem.axis_aligned:
@@ -176,8 +222,8 @@ def _linear_model(problem, optimizer: Optimizer, x0) -> _LinearModel | str:
     if np.any(_column(getattr(optimizer, "weight_decay", 0.0), batch) != 0):
         return "no closed form with weight_decay"
     modes = _modes(problem, optimizer)
-    if modes is None:
-        return "no closed form: diag(H) has a non-positive entry"
+    if isinstance(modes, str):
+        return modes
     mu, V, orthonormal = modes
     E0 = np.broadcast_to(X0 - problem.center, (batch, problem.dim))
     if V is None:

@@ -99,6 +99,7 @@ def test_iteration_matrices_name_the_symbolic_methods():
         "nesterov": "nesterov",
         "newton": "gd",
         "diag-newton": "gd",
+        "precond-gd": "gd",
     }
     for key in linear.values():
         assert key in rates.ITERATION_MATRICES

@@ -375,7 +375,6 @@ def test_saddle_run_reports_divergence(backend):
 @pytest.mark.parametrize(
     ("kwargs", "word"),
     [
-        ({"tol": 0.0}, "tol"),
         ({"tol": -1e-3}, "tol"),
         ({"tol": math.nan}, "tol"),
         ({"tol": math.inf}, "tol"),

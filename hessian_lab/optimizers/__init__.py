@@ -18,6 +18,7 @@ from .gd import GD
 from .momentum import Momentum
 from .nesterov import Nesterov
 from .newton import DiagonalNewton, Newton
+from .preconditioned import PreconditionedGD
 from .rmsprop import RMSProp
 
 
@@ -72,6 +73,7 @@ __all__ = [
     "Newton",
     "Optimizer",
     "Oracle",
+    "PreconditionedGD",
     "RMSProp",
     "make_optimizer",
 ]

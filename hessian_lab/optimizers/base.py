@@ -184,10 +184,15 @@ class Oracle:
     and per row, since every call evaluates all the active rows at once. A gradient the
     engine handed over counts when a step uses it (it is the method's evaluation, shared
     with the engine's check); the engine's own evaluations for the criterion do not count.
+
+    With ``noise`` (a :class:`~hessian_lab.noise.NoiseSource`) every gradient it hands out
+    is ``grad f(X) + xi``, ``xi`` keyed by the row and the query's number (the count of
+    gradients before it); curvature (``hvp``, ``hessian``, ``hessian_diagonal``) is exact.
     """
 
-    def __init__(self, problem) -> None:
+    def __init__(self, problem, noise=None) -> None:
         self.problem = problem
+        self.noise = noise
         self._x = None
         self._g = None
         self.gradients = self.hvps = self.hessians = self.hessian_diagonals = 0
@@ -199,11 +204,18 @@ class Oracle:
         """The evaluations asked for so far, per row, in the order of :data:`EVALUATIONS`."""
         return self.gradients, self.hvps, self.hessians, self.hessian_diagonals
 
+    def keep_rows(self, keep) -> None:
+        """Follow the engine's active set (``keep``: a backend index array) in the noise."""
+        if self.noise is not None:
+            self.noise.keep(keep)
+
     def grad(self, X):
+        query = self.gradients
         self.gradients += 1
-        if X is self._x:
-            return self._g
-        return self.problem.grad(X)
+        G = self._g if X is self._x else self.problem.grad(X)
+        if self.noise is None:
+            return G
+        return G + self.noise.draw(query, G)
 
     def hvp(self, X, V):
         self.hvps += 1
