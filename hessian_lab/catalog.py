@@ -146,7 +146,7 @@ BUILTIN: tuple[Entry, ...] = (
         "preconditioned:PreconditionedGD",
         defaults={"lr": "0.1"},
         iteration_matrix="gd",
-        color="black",
+        color="mediumseagreen",
     ),
 )
 
