@@ -242,19 +242,20 @@ def groups(ctx: Context) -> Outcome:
             )
         _, together = s.run(problem, params, optimizer=opt)
     if shared:
-        _, _, one = s.fresh(problem)
-        expected, what = one, "one group holding both tensors"
+        _, _, expected = s.fresh(problem)
+        sens = [s.sensitivity(problem, reference=expected)] * 2
+        what = "one group holding both tensors"
     else:
-        alone = [
-            s.fresh(
-                Bowl(problem.h[j : j + 1], problem.c[j : j + 1], problem.x0[j : j + 1]),
-                **(varied if j == 1 else {}),
-            )[2][0]
-            for j in range(2)
-        ]
-        expected, what = alone, "the optimizer alone with that group's values"
+        expected, sens = [], []
+        for j in range(2):
+            alone = Bowl(problem.h[j : j + 1], problem.c[j : j + 1], problem.x0[j : j + 1])
+            opts = varied if j == 1 else {}
+            _, _, run = s.fresh(alone, **opts)
+            expected.append(run[0])
+            sens.append(s.sensitivity(alone, reference=run, **opts))
+        what = "the optimizer alone with that group's values"
     for j in range(2):
-        message = differs(expected[j], together[j], problem.scale)
+        message = differs(expected[j], together[j], problem.scale, sensitivity=sens[j])
         if message:
             values = ", ".join(f"{k}={v}" for k, v in varied.items())
             return Outcome(
@@ -395,6 +396,7 @@ def matrices(ctx: Context) -> Outcome:
             continue
         if whole:
             pairs = [("the contiguous matrix", runs[False], runs[True], "transposed view")]
+            sens = s.sensitivity(problem, reference=[runs[False]])
         else:
             _, _, vector = s.fresh(problem.flattened())
             flat = vector[0].reshape(runs[False].shape)
@@ -402,8 +404,9 @@ def matrices(ctx: Context) -> Outcome:
                 ("the same entries as a vector", flat, runs[False], "contiguous"),
                 ("the same entries as a vector", flat, runs[True], "transposed view"),
             ]
+            sens = s.sensitivity(problem.flattened(), reference=vector)
         for what, expected, got, layout in pairs:
-            message = differs(expected, got, problem.scale)
+            message = differs(expected, got, problem.scale, sensitivity=sens)
             if message:
                 hint = (
                     "an update that depends on the memory layout (a reshape that copies?)"
@@ -447,8 +450,7 @@ def float32(ctx: Context) -> Outcome:
     if not np.all(np.isfinite(narrow[0])):
         return Outcome(FLOAT32, FAIL, "float32 parameters left the finite numbers")
     _, _, wide = s.fresh(problem)
-    _, _, nudged = s.fresh(problem.nudged(NUDGE32 * problem.scale, s.seed))
-    sensitivity = np.abs(wide[0] - nudged[0]).reshape(STEPS + 1, -1).max(axis=1)
+    sensitivity = s.sensitivity(problem, reference=wide, size=NUDGE32)
     message = differs(wide[0], narrow[0], problem.scale, EPS32, sensitivity=sensitivity)
     if message:
         return Outcome(

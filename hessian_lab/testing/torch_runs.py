@@ -38,6 +38,9 @@ __all__ = [
 
 #: the length of every run
 STEPS = 8
+EPS64 = float(np.finfo(np.float64).eps)
+#: the nudge of the start (times the scale) that measures a method's sensitivity
+NUDGE = 1024 * EPS64
 
 
 class Raised(Exception):
@@ -250,6 +253,22 @@ class Subject:
             opt, trajectories = self.run(problem, params, steps, optimizer=opt)
         return opt, params, trajectories
 
+    def sensitivity(self, problem: Bowl, reference=None, size=NUDGE, **opts) -> np.ndarray:
+        """The method's response to a ``size * scale`` nudge of the start (``1024 eps``):
+        per step, the largest change over every parameter ``(STEPS + 1,)``. It calibrates
+        comparisons whose runs round differently (another memory layout, another summation
+        order). ``reference``: the run from the start, when already made."""
+        if reference is None:
+            reference = self.fresh(problem, **opts)[2]
+        nudged = self.fresh(problem.nudged(size * problem.scale, self.seed), **opts)[2]
+        return np.max([sup_per_step(a - b) for a, b in zip(reference, nudged, strict=True)], axis=0)
+
+
+def sup_per_step(diff: np.ndarray) -> np.ndarray:
+    """``max |diff_t|`` for each step t of a ``(T + 1, ...)`` difference (NaN: inf)."""
+    flat = np.abs(np.asarray(diff)).reshape(diff.shape[0], -1)
+    return np.where(np.isnan(flat), np.inf, flat).max(axis=1)
+
 
 def takes_closure(optimizer) -> bool:
     try:
@@ -259,8 +278,6 @@ def takes_closure(optimizer) -> bool:
 
 
 # ------------------------------------------------------------------------ comparison
-
-EPS64 = float(np.finfo(np.float64).eps)
 
 
 def _tolerance(steps: int, scale: float, eps: float = EPS64) -> np.ndarray:
@@ -273,8 +290,7 @@ def differs(expected, got, scale: float, eps=EPS64, offset=0, sensitivity=None):
     ``offset``: the step index of row 0."""
     expected, got = np.asarray(expected), np.asarray(got)
     T = expected.shape[0]
-    err = np.abs(expected - got).reshape(T, -1)
-    err = np.where(np.isnan(err), np.inf, err).max(axis=1)
+    err = sup_per_step(expected - got)
     tol = _tolerance(T, scale, eps)
     if sensitivity is not None:
         tol = tol + 8 * np.nan_to_num(np.asarray(sensitivity), nan=np.inf)
