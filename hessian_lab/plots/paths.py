@@ -443,7 +443,7 @@ def surface_paths(
     minimizer=None,
     title: str = "Loss surface and optimizer paths",
     labels: Sequence[str] = ("x1", "x2"),
-    resolution: int = 80,
+    resolution: int = 50,
     bounds=None,
     colors: Mapping[str, str] | None = None,
     diverged: Mapping[str, int | None] | None = None,
@@ -459,7 +459,10 @@ def surface_paths(
     fig, ax = new_figure(figsize=(8.4, 6.6), projection="3d")
     gx, gy, values = _loss_grid(problem, low, high, resolution)
     top = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
-    ax.plot_surface(gx, gy, values, cmap="Greys", alpha=0.45, linewidth=0, zorder=1)
+    # one face per grid cell: every face has four corners (uneven strides pad faces with
+    # uninitialised corners, which overflow in the projection)
+    ax.plot_surface(gx, gy, values, rstride=1, cstride=1, cmap="Greys", alpha=0.45,
+                    linewidth=0, zorder=1)
     for name, p in scene.paths.items():
         inside = np.all(np.isfinite(p) & (p >= low) & (p <= high), axis=1)
         k = int(np.argmin(inside)) if not inside.all() else len(p)
