@@ -31,6 +31,10 @@ _WHERE = {
     "Problem": "problems",
     "Quadratic": "problems",
     "steep_valley": "problems",
+    # the text forms users type: hl.optimizer("momentum:lr=0.5*lr_opt", problem), hl.problem(...)
+    "SpecError": "spec",
+    "optimizer": "spec",
+    "problem": "spec",
     # every built-in optimizer class, by its name in the catalog
     **{e.class_name: "optimizers" for e in BUILTIN},
 }

@@ -9,7 +9,7 @@ On a quadratic every linear method (GD, heavy ball, Nesterov) moves each eigen-c
 with ``a``, ``b`` polynomials in ``beta`` and ``h = lr * lambda``. They are not written
 here: :mod:`hessian_lab.symbolic.rates` derives them from the iteration matrices and
 writes them, factored over the integers, into
-:data:`hessian_lab.symbolic.quantities.RECURRENCES` (sympy-free), keyed by the matrix's
+:data:`hessian_lab.formulas.RECURRENCES` (sympy-free), keyed by the matrix's
 name (``"gd"``, ``"heavy_ball"``, ``"nesterov"``).
 
 **Accuracy at a double root.** The roots ``(a +- sqrt(disc))/2`` are infinitely sensitive
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .symbolic.quantities import RECURRENCES
+from .formulas import RECURRENCES
 
 __all__ = [
     "Recurrence",
@@ -164,7 +164,7 @@ def recurrence(name: str, lr, beta, lam, *, radius_only: bool = False) -> Recurr
     """The recurrence of iteration matrix ``name`` at ``h = lr * lam`` (arrays broadcast).
 
     ``a`` and ``b`` are products of integer-polynomial factors
-    (:data:`~hessian_lab.symbolic.quantities.RECURRENCES`); a factor whose terms cancel is
+    (:data:`~hessian_lab.formulas.RECURRENCES`); a factor whose terms cancel is
     recomputed in double-double, so each comes to about an ulp. ``disc = a*a - 4*b`` is as
     accurate where ``a^2`` and ``4b`` differ by a factor 5/3 or more; nearer the double
     roots it is recomputed from ``a`` and ``b`` in double-double, where float64 would keep

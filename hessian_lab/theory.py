@@ -43,6 +43,7 @@ __all__ = [
     "predict",
     "predicted_path",
     "named_quantities",
+    "optimum_predictions",
     "LINEAR_METHODS",
 ]
 #: under gradient noise, ``theory.expected_loss`` and ``theory.stationary_loss``:
@@ -305,7 +306,7 @@ def named_quantities(problem) -> dict[str, float]:
     Defined from the extreme eigenvalues ``lambda_min``, ``lambda_max``; these are the
     names a hyperparameter expression may use (``0.175*lr_opt``, ``1.01*lr_max``).
     """
-    from .symbolic.quantities import theory_quantities
+    from .formulas import theory_quantities
 
     eigenvalues = getattr(problem, "eigenvalues", None)
     if eigenvalues is None:
@@ -316,3 +317,29 @@ def named_quantities(problem) -> dict[str, float]:
             f"theory quantities need a positive spectrum; lambda_min = {low:g} is not > 0"
         )
     return theory_quantities(low, high)
+
+
+def optimum_predictions(
+    problem, quantities, x0, criterion: str = "loss", tol: float = 1e-6, max_steps: int = 10_000
+) -> dict[str, dict]:
+    """The predicted rate and steps at every theory point of the catalog (each method's
+    optimum, Nesterov's textbook tuning, ...; :func:`hessian_lab.catalog.predicted_points`)
+    whose quantities ``quantities`` has: label -> ``{"optimizer", "hyperparameters",
+    "sources", "predicted_rate", "predicted_steps"}`` (None where not finite)."""
+    from .finite import float_or_none, int_or_none
+    from .optimizers import make_optimizer
+
+    out = {}
+    for label, name, texts in catalog.predicted_points():
+        if not all(t in quantities for t in texts.values()):
+            continue
+        hp = {key: quantities[text] for key, text in texts.items()}
+        p = predict(problem, make_optimizer(name, **hp), x0, criterion, tol, max_steps)
+        out[label] = {
+            "optimizer": name,
+            "hyperparameters": hp,
+            "sources": dict(texts),
+            "predicted_rate": float_or_none(p.rate[0]),
+            "predicted_steps": int_or_none(p.steps[0]),
+        }
+    return out

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 import hessian_lab as hl
 from hessian_lab import catalog
 from hessian_lab.cli import app
+from hessian_lab.formulas import FORMULAS
 from hessian_lab.optimizers import GD, OPTIMIZERS
-from hessian_lab.symbolic.quantities import FORMULAS
 
 
 class HalfStepGD(GD):

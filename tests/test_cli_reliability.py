@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hessian_lab import files, presets
-from hessian_lab.cli import app, memory
+from hessian_lab import files, memory, presets
+from hessian_lab.cli import app
 from hessian_lab.cli.common import EXIT_PLOT_FAILED
 
 runner = CliRunner()

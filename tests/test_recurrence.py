@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hessian_lab as hl
+from hessian_lab import formulas as Q
 from hessian_lab import recurrence as R
-from hessian_lab.symbolic import quantities as Q
 
 EPS = np.finfo(np.float64).eps
 

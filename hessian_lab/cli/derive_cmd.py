@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..spec.text import parse_names
 from .common import echo_err, handle_errors, out_console, print_json
 from .parsing import CLIError, blame, parse_value
 
@@ -56,11 +57,10 @@ def derive(
         bool, typer.Option("--json", help="Print one JSON document (text and LaTeX).")
     ] = False,
 ) -> None:
-    names = [v.strip() for v in vars.split(",") if v.strip()]
-    if not names:
+    given = [v for v in vars.split(",") if v.strip()]
+    if not given:
         raise CLIError("--vars is required: the variables, comma-separated, e.g. --vars x,y")
-    if len(set(names)) != len(names):
-        raise CLIError(f"--vars names a variable twice: {vars!r}")
+    names = parse_names(given, "--vars")
     k = None
     if hessian_power is not None:
         with blame("--hessian-power"):

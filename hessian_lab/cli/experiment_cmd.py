@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .common import handle_errors, out_console, print_json
-from .parsing import CLIError, as_path, probe_folder
+from .parsing import CLIError, as_path, check_output_folder
 
 HELP = """Run a canned experiment (or `list` them) and write its table, JSON and figures.
 
@@ -22,16 +22,6 @@ Examples:
   hessian-lab experiment steep-valley --out results/valley
   hessian-lab experiment scaling --quick --json
 """
-
-
-def _check_folder(folder: Path) -> None:
-    """Fail before any work unless ``folder`` (or its nearest existing parent) is writable."""
-    existing = folder
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise CLIError(f"--out {str(folder)!r}: {str(existing)!r} is not a folder")
-    probe_folder(existing, f"--out {str(folder)!r}")
 
 
 @handle_errors
@@ -68,7 +58,7 @@ def experiment(
     if name not in EXPERIMENTS:
         raise CLIError(f"unknown experiment {name!r}; allowed: list, {', '.join(EXPERIMENTS)}")
     folder = Path("hessian-lab-results") / name if out is None else as_path(out, "--out")
-    _check_folder(folder)
+    check_output_folder(folder, "--out")
     result = run_experiment(name, quick=quick)
     try:
         written = result.write(folder)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..spec.problems import symmetric_matrix
 from . import options as opt
 from .common import (
     as_float,
@@ -14,7 +15,7 @@ from .common import (
     out_console,
     print_json,
 )
-from .parsing import CLIError, check_memory, check_output_path, parse_list
+from .parsing import check_memory, check_output_path
 
 HELP = """Estimate diag(H) from N Rademacher probes: mean of z * (H z).
 
@@ -30,28 +31,6 @@ Examples:
 """
 
 MAX_PROBES = 10_000_000
-MAX_ENTRY = 1e150  # squares and their row sums stay finite in float64
-
-
-def parse_matrix(text: str) -> list[list[float]]:
-    rows = [r for r in str(text).split(";")]
-    if not rows or any(not r.strip() for r in rows):
-        raise CLIError(f"--matrix must be rows separated by ';' such as '2,1;1,3'; got {text!r}")
-    matrix = [parse_list(r, f"--matrix row {i + 1}") for i, r in enumerate(rows)]
-    n = len(matrix)
-    for i, row in enumerate(matrix):
-        if len(row) != n:
-            raise CLIError(
-                f"--matrix must be square: row {i + 1} has {len(row)} entries, expected {n}"
-            )
-    for i in range(n):
-        for j in range(i):
-            if abs(matrix[i][j] - matrix[j][i]) > 1e-12 * (1 + abs(matrix[i][j])):
-                raise CLIError(
-                    f"--matrix must be symmetric: entry ({i + 1},{j + 1}) = {matrix[i][j]:g} "
-                    f"but ({j + 1},{i + 1}) = {matrix[j][i]:g}"
-                )
-    return matrix
 
 
 @handle_errors
@@ -77,34 +56,8 @@ def hutchinson(
     if plot is not None:
         check_output_path(plot, "--plot", FORMATS)
     as_float(max_memory_gb, "--max-memory-gb", positive=True)
-    if matrix is not None and (dim is not None or kappa is not None):
-        raise CLIError("give either --matrix or --dim/--kappa, not both")
-    import numpy as np
-
-    from .. import Quadratic
-
-    if matrix is not None:
-        H = np.asarray(parse_matrix(matrix), dtype=float)
-        source = {"kind": "matrix", "matrix": H.tolist()}
-    else:
-        n = 6 if dim is None else dim
-        k = 10.0 if kappa is None else as_float(kappa, "--kappa")
-        if not k >= 1:
-            raise CLIError(f"--kappa must be a finite number >= 1; got {kappa!r}")
-        check_memory(
-            6.0 * n * n * 8, max_memory_gb, f"a random {n} x {n} matrix", "use a smaller --dim"
-        )
-        H = Quadratic.from_condition(n, k, rotation="random", seed=seed).hessian_matrix
-        source = {"kind": "random", "dim": n, "kappa": k, "seed": seed}
+    H, source = symmetric_matrix(matrix, dim, kappa, seed, max_memory_gb)
     n = H.shape[0]
-    largest = float(np.max(np.abs(H)))
-    if largest > MAX_ENTRY:
-        what = "--matrix" if matrix is not None else f"--kappa {k:g}"
-        raise CLIError(
-            f"{what}: a matrix entry of size {largest:.3g} overflows float64 in the "
-            f"estimator's variance (sum of squared entries); entries must stay below "
-            f"{MAX_ENTRY:g}"
-        )
     check_memory(
         probes * n * 8.0 * 4,
         max_memory_gb,

@@ -14,6 +14,8 @@ from typing import Annotated
 import typer
 
 from .. import catalog, presets
+from ..memory import DEFAULT_LIMIT_GB as DEFAULT_MAX_MEMORY_GB
+from ..spec.runs import MAX_STEPS
 
 __all__ = [
     "DEFAULT_MAX_MEMORY_GB",
@@ -25,8 +27,6 @@ __all__ = [
     "Spectrum",
 ]
 
-DEFAULT_MAX_MEMORY_GB = 4.0
-MAX_STEPS = 10**9
 
 
 class Criterion(str, Enum):

@@ -9,8 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import catalog
-from . import memory
+from .. import catalog, memory
 from . import options as opt
 from .common import (
     build_problem,
@@ -25,7 +24,7 @@ from .common import (
     resolve_optimizer,
     settings,
 )
-from .parsing import CLIError, check_memory, check_output_path
+from .parsing import CLIError, check_output_path
 
 HELP = """Run optimizers on one problem and compare them with the theory.
 
@@ -55,28 +54,6 @@ Examples:
   hessian-lab run --plot valley.png --plot3d surface.pdf
   hessian-lab run --config experiment.toml --tol 1e-8
 """
-
-
-def check_run_memory(built, resolved, max_steps: int, record: bool, limit: float) -> None:
-    d = built.problem.dim
-    newton = any(r.name == "newton" for r in resolved)
-    what = f"{len(resolved)} run(s) in dimension {d}"
-    if newton:
-        what += " with newton's dense Hessians"
-    if record:
-        what += f", recording paths of up to {max_steps} steps"
-    check_memory(
-        memory.run_bytes(
-            d,
-            built.config.get("rotation", "none"),
-            len(resolved),
-            max_steps if record else 0,
-            newton,
-        ),
-        limit,
-        what,
-        "lower --max-steps, use a smaller --dim or drop newton",
-    )
 
 
 def _labels(resolved) -> list[str]:
@@ -122,7 +99,9 @@ def run(
         raise CLIError(f"--plot3d needs a 2-D problem; this one has dimension {built.problem.dim}")
     resolved = [resolve_optimizer(spec, built.quantities) for spec in specs]
     drawing = plot is not None or plot3d is not None
-    check_run_memory(built, resolved, s.max_steps, drawing, limit)
+    newton = any(r.name == "newton" for r in resolved)
+    rotation, recorded = built.config.get("rotation", "none"), s.max_steps * drawing
+    memory.check_run(built.problem.dim, rotation, len(resolved), recorded, newton, limit)
     record = ("loss", "x") if two_d and drawing else (("loss",) if plot is not None else ())
 
     from ..studies import compare

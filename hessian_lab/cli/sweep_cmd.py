@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from . import memory
+from .. import memory
+from ..spec.grids import parse_grids, plan_sweep
 from . import options as opt
 from .common import (
     as_float,
@@ -27,10 +28,9 @@ from .common import (
     print_json,
     problem_choice,
     problem_title,
-    resolve_optimizer,
     settings,
 )
-from .parsing import CLIError, atomic_write, check_memory, check_output_path, parse_grid
+from .parsing import CLIError, atomic_write, check_output_path
 
 HELP = """Sweep one optimizer over a grid of one or two hyperparameters.
 
@@ -52,31 +52,6 @@ Examples:
 """
 
 PROGRESS_WORK = 5e6  # rows x steps above which a progress display is shown
-DEFAULT_GRID = "lr=lr_opt/100:1.2*lr_max:64:log"
-
-
-def _field_kind(optimizer_name: str, name: str):
-    from dataclasses import fields
-
-    from .. import OPTIMIZERS
-
-    kinds = {f.name: f.metadata.get("kind") for f in fields(OPTIMIZERS[optimizer_name])}
-    if name in ("beta1", "beta2") and kinds.get("betas") == "pair":
-        return "pair-part"
-    if name not in kinds:
-        allowed = [k for k, v in kinds.items() if v in ("hyper", "pair")]
-        if "betas" in allowed:
-            allowed += ["beta1", "beta2"]
-        raise CLIError(
-            f"--grid {name!r}: {optimizer_name} has no hyperparameter {name!r}; "
-            f"allowed: {', '.join(a for a in allowed if a != 'betas')}"
-        )
-    if kinds[name] != "hyper":
-        raise CLIError(
-            f"--grid {name!r}: {name} cannot be swept (a fixed setting or a pair); "
-            "sweep beta1 or beta2 for betas"
-        )
-    return "hyper"
 
 
 @handle_errors
@@ -117,51 +92,19 @@ def sweep(
     if optimizer and len(optimizer) > 1:
         raise CLIError("sweep takes one --optimizer; give the others in separate sweeps")
     spec = parse_specs(optimizer or ["gd"])[0]
-    grids = [parse_grid(g) for g in grid or ()]
-    if len(grids) > 2:
-        raise CLIError(f"--grid is given {len(grids)} times; one or two grids are allowed")
-    if len(grids) == 2 and grids[0].name == grids[1].name:
-        raise CLIError(f"--grid names {grids[0].name!r} twice; give two different names")
-    built = build_problem(
-        problem_choice(ctx.params),
-        limit,
-    )
+    grids = parse_grids(grid or ())
+    built = build_problem(problem_choice(ctx.params), limit)
     s = settings(built, ctx.params)
     q = built.quantities
-    if not grids:
-        if q is None:
-            raise CLIError(
-                "--grid is required here (the default lr grid needs a quadratic's theory "
-                "quantities); e.g. --grid 'lr=1e-4:1:64:log'"
-            )
-        grids = [parse_grid(DEFAULT_GRID)]
-    for g in grids:
-        _field_kind(spec.name, g.name)
+    plan = plan_sweep(spec, grids, q)
+    grids, fixed, grid_keys = plan.grids, plan.fixed, {g.name for g in plan.grids}
     batch = math.prod(g.num for g in grids)
-    d = built.problem.dim
-    newton = " and newton's dense Hessians" if spec.name == "newton" else ""
-    check_memory(
-        memory.sweep_bytes(
-            batch,
-            d,
-            built.config.get("rotation", "none"),
-            json_output or csv_path is not None,
-            bool(newton),
-        ),
-        limit,
-        f"a sweep of {batch} runs in dimension {d}{newton}",
-        "use fewer grid points or a smaller --dim",
-    )
+    rotation, as_text = built.config.get("rotation", "none"), json_output or csv_path is not None
+    memory.check_sweep(batch, built.problem.dim, rotation, as_text, spec.name == "newton", limit)
     from ..studies import Axis
     from ..studies import sweep as sweep_study
 
-    axes = [Axis(g.name, g.values(q), g.scale) for g in grids]
-    grid_keys = {g.name for g in grids}
-    for key in spec.values:
-        if key in grid_keys:
-            raise CLIError(f"--optimizer sets {key} and --grid sweeps it; drop one")
-    base = resolve_optimizer(spec, q)
-    fixed = {k: v for k, v in base.values.items() if k not in grid_keys}
+    axes = [Axis(g.name, values, g.scale) for g, values in zip(grids, plan.values, strict=True)]
     with _progress(batch, s.max_steps) as progress:
         study = sweep_study(
             built.problem,

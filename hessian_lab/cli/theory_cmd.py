@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .. import catalog
-from ..finite import float_or_none, int_or_none
+from ..spec.problems import theory_spectrum
 from . import options as opt
 from .common import (
     as_float,
@@ -17,7 +16,7 @@ from .common import (
     out_console,
     print_json,
 )
-from .parsing import CLIError, check_output_path, parse_list
+from .parsing import CLIError, check_output_path
 
 HELP = """The convergence theory of a quadratic's spectrum: formulas and values.
 
@@ -67,33 +66,13 @@ def theory(
 
     if plot is not None:
         check_output_path(plot, "--plot", FORMATS)
-    if eigenvalues is not None and (kappa is not None or lambda_min is not None):
-        raise CLIError("give either --eigenvalues or --kappa (with --lambda-min), not both")
-    if eigenvalues is not None:
-        spectrum = parse_list(eigenvalues, "--eigenvalues")
-        given = "--eigenvalues"
-    else:
-        k = as_float(kappa if kappa is not None else 100.0, "--kappa")
-        if not k >= 1:
-            raise CLIError(f"--kappa must be a finite number >= 1; got {kappa!r}")
-        low = as_float(lambda_min if lambda_min is not None else 1.0, "--lambda-min", positive=True)
-        spectrum = [low, k * low]
-        given = (
-            " and ".join(
-                f"{flag} {value:g}"
-                for flag, value in (("--kappa", kappa), ("--lambda-min", lambda_min))
-                if value is not None
-            )
-            or "the default spectrum"
-        )
-    if min(spectrum) <= 0:
-        raise CLIError(f"--eigenvalues must all be > 0 for the theory; got {eigenvalues!r}")
+    spectrum, given = theory_spectrum(eigenvalues, kappa, lambda_min)
     as_float(tol, "--tol", positive=True)
     as_int(max_steps, "--max-steps", minimum=1, maximum=opt.MAX_STEPS)
 
-    from .. import Quadratic, make_optimizer
+    from .. import Quadratic
     from ..symbolic import rates
-    from ..theory import predict
+    from ..theory import optimum_predictions
     from .common import theory_quantities
 
     problem = Quadratic(spectrum)
@@ -102,26 +81,7 @@ def theory(
         raise CLIError(f"{given}: {why}")
     formulas = dict(rates.printed_formulas())  # simplest forms, shipped with the package
     x0 = [1.0] * problem.dim
-    predictions = {}
-    for label, name, texts in catalog.predicted_points():
-        if not all(t in quantities for t in texts.values()):
-            continue
-        hp = {key: quantities[text] for key, text in texts.items()}
-        p = predict(
-            problem,
-            make_optimizer(name, **hp),
-            x0,
-            criterion=criterion.value,
-            tol=tol,
-            max_steps=max_steps,
-        )
-        predictions[label] = {
-            "optimizer": name,
-            "hyperparameters": hp,
-            "sources": dict(texts),
-            "predicted_rate": float_or_none(p.rate[0]),
-            "predicted_steps": int_or_none(p.steps[0]),
-        }
+    predictions = optimum_predictions(problem, quantities, x0, criterion.value, tol, max_steps)
     import sympy
 
     names = list(quantities) + [n for n in formulas if n not in quantities]

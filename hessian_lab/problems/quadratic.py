@@ -86,6 +86,11 @@ class Quadratic(Problem):
 
     def __init__(self, eigenvalues, rotation="none", center=None, min_value=0.0, seed=0):
         super().__init__()
+        if np.ndim(eigenvalues) > 1:
+            raise ValueError(
+                f"eigenvalues must be a 1-D list; got an array of shape {np.shape(eigenvalues)} "
+                "(for a symmetric (d, d) matrix H use Quadratic.from_matrix(H, center=...))"
+            )
         lam = np.asarray(eigenvalues, dtype=np.float64).reshape(-1)
         if lam.size == 0 or not np.all(np.isfinite(lam)):
             raise ValueError("eigenvalues must be a non-empty list of finite numbers")
@@ -133,6 +138,30 @@ class Quadratic(Problem):
         """A ``dim``-dimensional quadratic of condition number ``kappa`` (see :func:`spectrum`)."""
         lam = spectrum(dim, kappa, spectrum_kind, lambda_min, seed)
         return cls(lam, rotation=rotation, center=center, min_value=min_value, seed=seed)
+
+    @classmethod
+    def from_matrix(cls, H, center=None, min_value: float = 0.0) -> Quadratic:
+        """The quadratic ``1/2 (x-c)^T H (x-c) + f*`` of a symmetric ``(d, d)`` matrix ``H``.
+
+        ``H = Q diag(lambda) Q^T`` by ``numpy.linalg.eigh`` (eigenvalues ascending, the
+        columns of Q the eigenvectors); a diagonal ``H`` stays axis-aligned (no dense Q).
+
+            >>> q = Quadratic.from_matrix([[2.0, 1.0], [1.0, 2.0]])
+            >>> q.eigenvalues.round(12).tolist()
+            [1.0, 3.0]
+        """
+        H = np.asarray(H, dtype=np.float64)
+        if H.ndim != 2 or H.shape[0] != H.shape[1] or H.size == 0:
+            raise ValueError(f"H must be a square (d, d) matrix; got shape {H.shape}")
+        if not np.all(np.isfinite(H)):
+            raise ValueError("H must have finite entries")
+        scale = np.abs(H).max()
+        if np.abs(H - H.T).max() > 1e-12 * scale:
+            raise ValueError("H must be symmetric (H == H^T up to rounding)")
+        if np.count_nonzero(H - np.diag(np.diag(H))) == 0:
+            return cls(np.diag(H), center=center, min_value=min_value)
+        lam, Q = np.linalg.eigh((H + H.T) / 2)
+        return cls(lam, rotation=Q, center=center, min_value=min_value)
 
     @property
     def axis_aligned(self) -> bool:

@@ -400,7 +400,7 @@ def formulas() -> dict[str, sympy.Expr]:
 @lru_cache(maxsize=1)
 def quantity_texts() -> dict[str, str]:
     """:func:`formulas` printed in ``mu`` and ``L`` (``kappa`` written out as ``L/mu``): the
-    text :mod:`hessian_lab.symbolic.quantities` ships and evaluates without sympy."""
+    text :mod:`hessian_lab.formulas` ships and evaluates without sympy."""
     return {name: str(sympy.sympify(e).subs(kappa, L / mu)) for name, e in formulas().items()}
 
 
@@ -453,14 +453,15 @@ PRINT_SYMBOLS = {"mu": mu, "L": L, "kappa": kappa}
 
 
 def printed_texts() -> dict[str, str]:
-    """:func:`formulas` in their :func:`simplest` forms, as text (shipped in ``quantities``)."""
+    """:func:`formulas` in their :func:`simplest` forms, as text (shipped in
+    :mod:`hessian_lab.formulas`)."""
     return {name: str(simplest(expr)) for name, expr in formulas().items()}
 
 
 def printed_formulas() -> dict[str, sympy.Expr]:
     """The shipped :func:`printed_texts` as sympy expressions that print as shipped (``str``,
-    ``sympy.pretty``, ``sympy.latex``); read from :mod:`.quantities`, no derivation run."""
-    from .quantities import PRINTED
+    ``sympy.pretty``, ``sympy.latex``); read from :mod:`hessian_lab.formulas`, no derivation run."""
+    from ..formulas import PRINTED
 
     out = {}
     for name, text in PRINTED.items():
@@ -488,7 +489,8 @@ def _terms_line(key: str, factors: tuple) -> str:
 
 
 def write_quantities_module(path=None) -> bool:
-    """Rewrite the generated block of ``quantities.py`` (or ``path``) from a fresh derivation.
+    """Rewrite the generated block of ``hessian_lab/formulas.py`` (or ``path``) from a fresh
+    derivation (the numeric code below both layers: see :mod:`hessian_lab.formulas`).
 
     Returns True when the file changed.
     """
@@ -497,7 +499,7 @@ def write_quantities_module(path=None) -> bool:
 
     from ..files import atomic_write
 
-    path = Path(path) if path is not None else Path(__file__).with_name("quantities.py")
+    path = Path(path) if path is not None else Path(__file__).parents[1] / "formulas.py"
     text = path.read_text()
     head, rest = text.split(GENERATED_BEGIN)
     _, tail = rest.split(GENERATED_END)
@@ -533,4 +535,4 @@ def write_quantities_module(path=None) -> bool:
 
 if __name__ == "__main__":
     changed = write_quantities_module()
-    print("quantities.py " + ("rewritten" if changed else "already up to date"))
+    print("hessian_lab/formulas.py " + ("rewritten" if changed else "already up to date"))

@@ -10,7 +10,7 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hessian_lab.symbolic import quantities as Q
+from hessian_lab import formulas as Q
 from hessian_lab.symbolic import rates as R
 
 

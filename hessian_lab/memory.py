@@ -1,4 +1,5 @@
-"""Memory estimates of the commands, checked against ``--max-memory-gb`` before any work.
+"""Memory estimates of the commands, checked against a limit (``--max-memory-gb``) before
+any work: :func:`check_memory` refuses an estimate over the limit in one line.
 
 Each estimate is an upper bound on the peak of Python and NumPy allocations a command
 makes (the tests measure the peak with ``tracemalloc`` and require
@@ -28,7 +29,37 @@ SWEEP_ROW_TEXT_BYTES = 1400.0  # more per row for --json / --csv
 SWEEP_BYTES_PER_ROW_DIM = 12 * 8.0  # the optimizer's (B, d) arrays: iterate, state, buffers
 HISTORY_BYTES_PER_STEP = 400.0
 
-__all__ = ["problem_bytes", "run_bytes", "sweep_bytes"]
+DEFAULT_LIMIT_GB = 4.0
+
+__all__ = [
+    "check_memory",
+    "check_run",
+    "check_sweep",
+    "format_bytes",
+    "problem_bytes",
+    "run_bytes",
+    "sweep_bytes",
+]
+
+
+def format_bytes(n: float) -> str:
+    """``1.5e9`` -> ``"1.5 GB"`` (decimal units)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} TB"
+
+
+def check_memory(needed: float, limit_gb: float, what: str, advice: str) -> None:
+    """Refuse (a one-line ``SpecError``) when ``needed`` bytes exceed ``limit_gb`` GB."""
+    if needed > limit_gb * 1e9:
+        from .spec.text import SpecError
+
+        raise SpecError(
+            f"{what} needs about {format_bytes(needed)} of memory, over the limit of "
+            f"{limit_gb:g} GB (--max-memory-gb); {advice}"
+        )
 
 
 def problem_bytes(dim: int, rotation: str) -> float:
@@ -54,3 +85,22 @@ def sweep_bytes(batch: int, dim: int, rotation: str, as_text: bool, newton: bool
     if newton:
         per_row += NEWTON_BYTES_PER_ENTRY * dim * dim
     return problem_bytes(dim, rotation) + batch * per_row
+
+
+def check_run(dim: int, rotation: str, runs: int, recorded_steps: int, newton: bool, limit_gb):
+    """:func:`check_memory` of :func:`run_bytes` (``hessian-lab run``)."""
+    what = f"{runs} run(s) in dimension {dim}"
+    if newton:
+        what += " with newton's dense Hessians"
+    if recorded_steps:
+        what += f", recording paths of up to {recorded_steps} steps"
+    needed = run_bytes(dim, rotation, runs, recorded_steps, newton)
+    check_memory(needed, limit_gb, what, "lower --max-steps, use a smaller --dim or drop newton")
+
+
+def check_sweep(batch: int, dim: int, rotation: str, as_text: bool, newton: bool, limit_gb):
+    """:func:`check_memory` of :func:`sweep_bytes` (``hessian-lab sweep``)."""
+    what = f"a sweep of {batch} runs in dimension {dim}"
+    what += " and newton's dense Hessians" if newton else ""
+    needed = sweep_bytes(batch, dim, rotation, as_text, newton)
+    check_memory(needed, limit_gb, what, "use fewer grid points or a smaller --dim")

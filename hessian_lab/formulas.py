@@ -1,4 +1,9 @@
-"""The named theory quantities (``lr_opt``, ``beta_hb_opt``, ...) as numbers, without sympy.
+"""Generated numeric code: the named theory quantities (``lr_opt``, ``beta_hb_opt``, ...)
+and each linear method's recurrence, as numbers, without sympy.
+
+This module sits below both layers: the symbolic layer writes it
+(``python -m hessian_lab.symbolic.rates``), the numeric layer (:mod:`hessian_lab.theory`,
+:mod:`hessian_lab.recurrence`) reads it, and it imports nothing but :mod:`hessian_lab.expr`.
 
 :func:`hessian_lab.symbolic.rates.formulas` derives them with sympy, at a cost of about a
 second per process (the import and a few ``simplify`` calls): most of a default
@@ -9,15 +14,15 @@ as text in ``mu`` (lambda_min) and ``L`` (lambda_max), written by
 derives them afresh and fails when this text has drifted from the derivation.
 
 The same block carries ``RECURRENCES``: each linear method's per-mode recurrence
-coefficients, derived from its iteration matrix in :mod:`.rates` and evaluated by
-:mod:`hessian_lab.recurrence`.
+coefficients, derived from its iteration matrix in :mod:`hessian_lab.symbolic.rates`
+and evaluated by :mod:`hessian_lab.recurrence`.
 """
 
 from __future__ import annotations
 
 import math
 
-from ..expr import evaluate
+from .expr import evaluate
 
 __all__ = ["FORMULAS", "RECURRENCES", "QUANTITY_NAMES", "theory_quantities"]
 
