@@ -47,6 +47,8 @@ class StepFunction(Optimizer):
     init_state: Callable[[Any], Any] | None = None
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     vectorized: bool = False
+    #: each row's ``x`` and ``g`` as an array of this shape (a matrix); None: ``(d,)``
+    shape: tuple[int, ...] | None = None
 
     class State(NamedTuple):
         rows: object  # (B,) int: the batch row each current row of X is; None if vectorized
@@ -89,9 +91,16 @@ class StepFunction(Optimizer):
         rows = np.asarray(to_numpy(state.rows)) if is_array(state.rows) else state.rows
         states = state.inner.states
         out = np.empty_like(host)
+        shape = (host.shape[1],) if self.shape is None else tuple(self.shape)
         for i, b in enumerate(rows.tolist()):
-            x, states[b] = self.fn(host[i].copy(), G[i].copy(), states[b], **self.kwargs)
-            out[i] = np.asarray(x, dtype=host.dtype).reshape(host.shape[1])
+            x, g = host[i].reshape(shape).copy(), G[i].reshape(shape).copy()
+            x, states[b] = self.fn(x, g, states[b], **self.kwargs)
+            x = np.asarray(x, dtype=host.dtype)
+            if x.size != host.shape[1]:
+                raise ValueError(
+                    f"{self.label} returned x of shape {x.shape}; the parameter's is {shape}"
+                )
+            out[i] = x.reshape(-1)
         return self._like(X, out), state
 
     @staticmethod

@@ -96,9 +96,16 @@ def parse_kwargs(text: str | None) -> dict[str, Any]:
         lowered = {"true": "True", "false": "False", "none": "None"}.get(value.lower(), value)
         try:
             tree = ast.parse(lowered, mode="eval")
-        except SyntaxError:
-            raise TargetError(f"--kwargs {key}={value}: not a number, bool or tuple") from None
-        out[key] = _literal(tree.body, key)
+            out[key] = _literal(tree.body, key)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+            if isinstance(error, TargetError):
+                raise
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            raise TargetError(
+                f"--kwargs {key}={shown}: not a number, bool or tuple (nested too deeply?)"
+                if isinstance(error, (RecursionError, MemoryError))
+                else f"--kwargs {key}={shown}: not a number, bool or tuple"
+            ) from None
     return out
 
 
@@ -113,8 +120,55 @@ def _import_file(path: Path):
     return module
 
 
+def _local_source(top: str) -> Path | None:
+    """``top.py`` or ``top/__init__.py`` in the current directory, if there is one."""
+    cwd = Path.cwd()
+    for candidate in (cwd / f"{top}.py", cwd / top / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _import_module(where: str):
+    """Import ``where``; a module of the current directory resolves there, nothing else.
+
+    The current directory is never put on ``sys.path`` for the run (a ``sympy.py`` there
+    would be executed when torch imports sympy): a top-level module found in it is loaded
+    from its file, and only while the target's own import runs is the directory searched,
+    last, for the modules next to it.
+    """
+    top = where.split(".")[0]
+    local = _local_source(top) if top not in sys.modules else None
+    if local is None:
+        return importlib.import_module(where)
+    is_package = local.name == "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        top, local, submodule_search_locations=[str(local.parent)] if is_package else None
+    )
+    if spec is None or spec.loader is None:
+        raise TargetError(f"module {top} in the current directory cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[top] = module
+    cwd = str(Path.cwd())
+    sys.path.append(cwd)
+    try:
+        spec.loader.exec_module(module)
+        return importlib.import_module(where)
+    except BaseException:
+        sys.modules.pop(top, None)
+        raise
+    finally:
+        if sys.path and sys.path[-1] == cwd:
+            sys.path.pop()
+
+
 def load_target(text: str) -> Any:
-    """``module:Attr`` (the current directory on the import path) or ``path.py:Attr``."""
+    """``module:Attr`` or ``path.py:Attr`` (``Attr`` may be dotted: ``module:Class.make``).
+
+    A module of the current directory resolves there (as with ``python -m``), without
+    putting the directory on the import path for anything else (see
+    :func:`_import_module`).
+    """
     where, sep, attr = text.rpartition(":")
     if not sep or not where or not attr:
         raise TargetError(
@@ -127,20 +181,23 @@ def load_target(text: str) -> Any:
                 raise TargetError(f"target file {where} does not exist")
             module = _import_file(path)
         else:
-            if "" not in sys.path and str(Path.cwd()) not in sys.path:
-                sys.path.insert(0, str(Path.cwd()))
-            module = importlib.import_module(where)
+            module = _import_module(where)
     except TargetError:
         raise
-    except Exception as error:  # the user's module may raise anything on import
+    except (Exception, SystemExit) as error:  # the user's module may raise anything on import
         raise TargetError(
             f"target {text!r}: cannot import {where} ({type(error).__name__}: {error})"
         ) from None
     obj = module
     for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise TargetError(f"target {text!r}: {where} has no attribute {attr}")
-        obj = getattr(obj, part)
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise TargetError(f"target {text!r}: {where} has no attribute {attr}") from None
+        except Exception as error:  # a module __getattr__ may raise anything
+            raise TargetError(
+                f"target {text!r}: looking up {part} raised {type(error).__name__}: {error}"
+            ) from None
     return obj
 
 
@@ -173,10 +230,23 @@ def adapt(
     kwargs: Mapping[str, Any] | None = None,
     layout: str = "separate",
     seed: int = 0,
+    *,
+    create_graph: bool = True,
+    each_step=None,
+    shape=None,
 ) -> Optimizer:
-    """``obj`` with ``kwargs`` as an engine optimizer (see module doc); ValueError if unusable."""
+    """``obj`` with ``kwargs`` as an engine optimizer (see module doc); ValueError if unusable.
+
+    ``create_graph``, ``each_step`` and ``shape``: see :class:`~.torch_optim.TorchOptimizer`
+    (``shape`` also reshapes a step function's ``x`` and ``g``; ``each_step`` is for torch
+    optimizers only).
+    """
     kwargs = dict(kwargs or {})
     kind = describe(obj)
+    if each_step is not None and kind not in ("torch", "factory"):
+        raise TargetError("--each-step applies to torch optimizers (and factories) only")
+    if shape is not None and kind == "native":
+        raise TargetError("built-in optimizers act on vectors: --assume matrix does not apply")
     if kind == "native":
         if isinstance(obj, Optimizer):
             if kwargs:
@@ -195,8 +265,16 @@ def adapt(
             )
         return obj(**kwargs)
     if kind == "step":
-        return StepFunction(obj, kwargs=kwargs)
-    return TorchOptimizer(obj, kwargs, layout=layout, seed=seed)
+        return StepFunction(obj, kwargs=kwargs, shape=shape)
+    return TorchOptimizer(
+        obj,
+        kwargs,
+        layout=layout,
+        seed=seed,
+        create_graph=create_graph,
+        each_step=each_step,
+        shape=shape,
+    )
 
 
 def validate(optimizer: Optimizer) -> None:

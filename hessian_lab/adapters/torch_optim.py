@@ -16,7 +16,8 @@ calling it see the gradient), and a call from inside ``step`` at unchanged param
 returns that evaluation instead of recomputing it; at moved parameters (a line search)
 it recomputes. ``create_graph=True`` (the default) makes the gradients differentiable, as
 ``loss.backward(create_graph=True)`` does, so Hessian-vector products work (e.g.
-torch-optimizer's ``Adahessian``).
+torch-optimizer's ``Adahessian``); with ``create_graph=False`` the gradient is the
+problem's own formula (no autograd pass).
 
 Layouts:
 
@@ -89,6 +90,7 @@ class _Unit:
         self.optimizer = optimizer
         self.rows = rows
         self.rng_state = rng_state
+        self.takes_closure = _accepts_closure(optimizer)
 
 
 def _in_stream(unit_state, fn):
@@ -120,9 +122,12 @@ class _Runner:
         self.adapter = adapter
         host = np.asarray(to_numpy(X))
         dtype = torch.float32 if host.dtype == np.float32 else torch.float64
+        self.shape = tuple(adapter.shape) if adapter.shape is not None else (host.shape[1],)
         self.params = [
-            torch.tensor(host[b], dtype=dtype).requires_grad_(True) for b in range(host.shape[0])
+            torch.tensor(host[b].reshape(self.shape), dtype=dtype).requires_grad_(True)
+            for b in range(host.shape[0])
         ]
+        self.t = 0  # steps taken (the each_step hook's second argument)
         B = len(self.params)
         _, per_row = row_values(adapter.kwargs)
         scalar = {k: v for k, v in adapter.kwargs.items() if not isinstance(v, list)}
@@ -165,30 +170,46 @@ class _Runner:
         create_graph = self.adapter.create_graph
         cache: dict[str, Any] = {}
 
-        def evaluate():
+        def stacked():
+            return torch.stack(params).detach().reshape(len(params), -1)
+
+        def evaluate(with_loss=True):
             self.closure_calls += 1
-            with torch.enable_grad():
-                for p in params:
-                    p.grad = None
-                losses = problem.loss(torch.stack(params))
-                loss = losses.sum()
-                grads = torch.autograd.grad(loss, params, create_graph=create_graph)
+            loss = None
+            if create_graph:
+                with torch.enable_grad():
+                    for p in params:
+                        p.grad = None
+                    losses = problem.loss(torch.stack(params).reshape(len(params), -1))
+                    loss = losses.sum()
+                    grads = torch.autograd.grad(loss, params, create_graph=True)
+            else:  # the problem's own gradient formula: no autograd graph to build
+                with torch.no_grad():
+                    if with_loss:
+                        losses, G = problem.value_and_grad(stacked())
+                        loss = losses.sum()
+                    else:  # the loss is computed if the closure is called
+                        G = problem.grad(stacked())
+                    grads = G.reshape(len(params), *params[0].shape)
             for p, g in zip(params, grads, strict=True):
                 # a copy: autograd's gradients of a stack are views, which an in-place
                 # detach_ inside the optimizer (as Adahessian does) refuses
                 p.grad = g.clone() if create_graph else g.detach().clone()
             cache["versions"] = [p._version for p in params]
-            cache["loss"] = loss.detach()
+            cache["loss"] = None if loss is None else loss.detach()
             return cache["loss"]
 
         def closure():
             if cache.get("versions") == [p._version for p in params]:
                 fresh = cache.pop("loss")
                 cache.pop("versions")
+                if fresh is None:
+                    with torch.no_grad():
+                        fresh = problem.loss(stacked()).sum()
                 return fresh
             return evaluate()
 
-        evaluate()
+        evaluate(with_loss=False)
         return closure
 
     def step(self, X, rows: np.ndarray, problem):
@@ -198,7 +219,7 @@ class _Runner:
         host = np.asarray(to_numpy(X))
         with torch.no_grad():
             for i, b in enumerate(rows.tolist()):
-                self.params[b].copy_(torch.as_tensor(host[i]))
+                self.params[b].copy_(torch.as_tensor(host[i]).reshape(self.shape))
         for unit in self.units:
             running = [self.params[b] for b in unit.rows if b in active]
             if not running:
@@ -209,7 +230,9 @@ class _Runner:
 
             def one_step(unit=unit, running=running):
                 closure = self.closure_for(problem, running)
-                if _accepts_closure(unit.optimizer):
+                if self.adapter.each_step is not None:
+                    self.adapter.each_step(unit.optimizer, self.t)
+                if unit.takes_closure:
                     unit.optimizer.step(closure)
                 else:
                     unit.optimizer.step()
@@ -217,7 +240,8 @@ class _Runner:
             _, unit.rng_state = _in_stream(unit.rng_state, one_step)
             for p in running:
                 p.grad = None  # drop the graph the gradient holds
-        new = np.stack([self.params[b].detach().numpy() for b in rows.tolist()])
+        self.t += 1
+        new = np.stack([self.params[b].detach().numpy().reshape(-1) for b in rows.tolist()])
         return backend_of(X).asarray(new) if not isinstance(X, np.ndarray) else new
 
 
@@ -230,8 +254,13 @@ class TorchOptimizer(Optimizer):
             list (or list of parameter groups) and ``**kwargs`` and returning an optimizer.
         kwargs: the constructor's keyword arguments; a list of B values makes B rows.
         layout: ``"separate"`` (an optimizer per row) or ``"groups"`` (one, a group per row).
-        create_graph: build differentiable gradients (needed by second-order methods).
+        create_graph: build differentiable gradients (needed by second-order methods);
+            False: the problem's gradient formula, no autograd graph (several times faster).
         seed: the start of the random stream of every optimizer instance.
+        each_step: ``function(optimizer, step)`` called before every step of every
+            instance (e.g. SophiaG's ``update_hessian()``, schedule-free's ``train()``).
+        shape: each row's parameter as a tensor of this shape (e.g. ``(2, 3)`` for d = 6:
+            a matrix for Muon or Shampoo); None: a vector of the problem's dimension.
     """
 
     name: ClassVar[str] = "torch"
@@ -240,6 +269,8 @@ class TorchOptimizer(Optimizer):
     layout: str = "separate"
     create_graph: bool = True
     seed: int = 0
+    each_step: Callable[[Any, int], Any] | None = None
+    shape: tuple[int, ...] | None = None
 
     class State(NamedTuple):
         rows: object  # (B,) int: the batch row each current row of X is

@@ -5,17 +5,21 @@
 
 - :mod:`.strategies`: spectra, axis-aligned and rotated quadratics, starts, hyperparameters;
 - :mod:`.invariants`: the named checks (pass / fail / not applicable, with a minimal
-  counterexample); :mod:`.parity`: ``like=NAME`` against the built-in optimizer;
-- :func:`check_optimizer` / :class:`Report`: all of them at once (``hessian-lab check``).
+  counterexample) and the design choices that can be declared (:data:`DECLARATIONS`);
+  :mod:`.parity`: ``like=`` a built-in optimizer or any other target;
+  :mod:`.problems`: opt-in convergence on Rosenbrock and Beale;
+- :func:`check_optimizer` / :class:`Report`: all of them at once (``hessian-lab check``);
+  :func:`planned_checks` lists them in order.
 """
 
 from __future__ import annotations
 
 from . import strategies
-from .invariants import FAIL, INVARIANTS, NA, PASS, PROPERTIES, Outcome
-from .report import Report, check_optimizer
+from .invariants import DECLARATIONS, FAIL, INVARIANTS, NA, PASS, PROPERTIES, Outcome
+from .report import Report, check_optimizer, planned_checks
 
 __all__ = [
+    "DECLARATIONS",
     "FAIL",
     "INVARIANTS",
     "NA",
@@ -24,5 +28,6 @@ __all__ = [
     "Outcome",
     "Report",
     "check_optimizer",
+    "planned_checks",
     "strategies",
 ]

@@ -1,0 +1,238 @@
+"""``hessian-lab check`` on hostile and misbehaving targets: what the report says, the exit code.
+
+An optimizer that raises, exits, hangs or prints is reported as doing so (exit 1, one JSON
+document), bad input is one line with exit 2, and nothing but the target resolves in the
+current directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hessian_lab.cli import app
+from hessian_lab.testing import FAIL, NA, PASS, check_optimizer
+
+runner = CliRunner()
+QUICK = ["--examples", "2", "--budget", "300"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def invoke(*args):
+    return runner.invoke(app, ["check", *args])
+
+
+def write(tmp_path, name, body):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+TRAIN_MODE = """
+    import torch
+
+    class NeedsTrain(torch.optim.SGD):
+        '''SGD that refuses to step until .train() is called (as schedule-free does).'''
+
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, lr=lr)
+            self.training = False
+
+        def train(self):
+            self.training = True
+
+        def step(self, closure=None):
+            if not self.training:
+                raise RuntimeError("not in train mode: call optimizer.train() first")
+            return super().step(closure)
+
+    def before_step(optimizer, step):
+        optimizer.train()
+"""
+
+
+def test_an_exception_is_reported_as_itself_once_and_the_run_stops(tmp_path):
+    path = write(tmp_path, "needs_train.py", TRAIN_MODE)
+    result = invoke(f"{path}:NeedsTrain", "--json", *QUICK)
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    first = doc["invariants"][0]
+    assert first["name"] == "determinism" and first["status"] == FAIL
+    assert "RuntimeError: not in train mode" in first["detail"] and "at step 0" in first["detail"]
+    assert "unseeded randomness" not in first["detail"]
+    assert len(doc["invariants"]) == 2 and "not run" in doc["stopped"]
+
+
+def test_the_each_step_hook_makes_the_same_optimizer_pass(tmp_path):
+    path = write(tmp_path, "needs_train.py", TRAIN_MODE)
+    result = invoke(f"{path}:NeedsTrain", "--each-step", f"{path}:before_step", "--json", *QUICK)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["verdict"] == "pass"
+
+
+def test_a_factory_target_is_built_through_its_function(tmp_path):
+    path = write(
+        tmp_path,
+        "factory.py",
+        """
+        import torch
+
+        def make(params, lr=0.1):
+            return torch.optim.SGD(params, lr=lr, momentum=0.5)
+        """,
+    )
+    report = check_optimizer(f"{path}:make", like="momentum", examples=2, budget=300)
+    assert report.status("parity with momentum") == PASS, report
+
+
+def test_sys_exit_inside_the_optimizer_is_a_failure_not_all_hold(tmp_path):
+    path = write(tmp_path, "exits.py", "import sys\ndef step(x, g, state):\n    sys.exit(0)\n")
+    result = invoke(f"{path}:step", "--json", *QUICK)
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert doc["verdict"] == "fail" and "sys.exit(0)" in doc["invariants"][0]["detail"]
+
+
+def test_a_hang_is_a_finding_after_the_time_limit(tmp_path):
+    path = write(tmp_path, "hangs.py", "def step(x, g, state):\n    while True:\n        pass\n")
+    result = invoke(f"{path}:step", "--json", "--timeout", "1", *QUICK)
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert doc["invariants"][-1]["status"] == FAIL and "time limit" in doc["stopped"]
+
+
+def test_the_optimizers_printing_is_summarised_and_json_stays_one_document(tmp_path):
+    path = write(
+        tmp_path,
+        "chatty.py",
+        """
+        import sys, warnings
+
+        def step(x, g, state, lr=0.1):
+            print("Welcome to the chatty optimizer")
+            print("to stderr", file=sys.stderr)
+            warnings.warn("a deprecated option")
+            return x - lr * g, state
+        """,
+    )
+    result = invoke(f"{path}:step", "--json", *QUICK)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)  # one document: nothing else on stdout
+    assert "Welcome to the chatty optimizer" in doc["output"]
+    assert "stderr" in doc["output"] and "UserWarning" in doc["output"]
+
+
+def test_a_wrong_shape_from_a_step_function_is_a_failure_not_bad_input(tmp_path):
+    path = write(tmp_path, "shape.py", "def step(x, g, state):\n    return x[:1], state\n")
+    result = invoke(f"{path}:step", "--json", *QUICK)
+    assert result.exit_code == 1, result.output
+    detail = json.loads(result.stdout)["invariants"][0]["detail"]
+    assert "returned x of shape" in detail
+
+
+def test_an_optimizer_for_scalars_only_is_reported_not_a_traceback(tmp_path):
+    path = write(
+        tmp_path, "scalar.py", "def step(x, g, state):\n    return x - 0.1 * float(g), state\n"
+    )
+    result = invoke(f"{path}:step", "--json", "--examples", "1", "--budget", "300")
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["verdict"] == "fail"
+
+
+def test_parity_uses_a_step_functions_own_defaults(tmp_path):
+    path = write(
+        tmp_path, "sgd.py", "def step(x, g, state, lr=0.1):\n    return x - lr * g, state\n"
+    )
+    result = invoke(f"{path}:step", "--like", "gd", "--json", *QUICK)
+    assert result.exit_code == 0, result.output
+    statuses = {i["name"]: i["status"] for i in json.loads(result.stdout)["invariants"]}
+    assert statuses["parity with gd"] == PASS
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["torch.optim:SGD", "--kwargs", "lr=[0.1,0.2]"], "one value per hyperparameter"),
+        (["torch.optim:SGD", "--kwargs", "lr=[]"], "one value per hyperparameter"),
+        (["torch.optim:SGD", "--kwargs", "lr=" + "-" * 1500 + "1"], "--kwargs lr="),
+        (["torch.optim:SGD", "--seed", str(2**64)], "--seed"),
+        (["torch.optim:SGD", "--problems", "himmelblau"], "rosenbrock"),
+        (["torch.optim:SGD", "--like-kwargs", "lr=x"], "--like-kwargs"),
+        (["torch.optim:SGD", "--each-step", "json:nope"], "no attribute"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, words):
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and words in lines[0]
+
+
+def test_a_module_getattr_that_raises_is_one_line(tmp_path, monkeypatch):
+    write(tmp_path, "weird_mod_q.py", "def __getattr__(name):\n    raise KeyError(name)\n")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("weird_mod_q:Opt")
+    assert result.exit_code == 2, result.output
+    assert "KeyError" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_only_with_a_misspelt_check_is_an_error_naming_the_allowed():
+    with pytest.raises(ValueError, match="determinism"):
+        check_optimizer("torch.optim:SGD", only=["determinsm"], lr=0.1)
+
+
+def test_nothing_but_the_target_resolves_in_the_current_directory(tmp_path):
+    """torch imports sympy lazily during a check: a sympy.py there must not run."""
+    for name in ("sympy.py", "numpy.py"):
+        write(tmp_path, name, f"open({str(tmp_path / (name + '.ran'))!r}, 'w').close()\n")
+    write(tmp_path, "local_opt_q.py", "import torch\nSGD = torch.optim.SGD\n")
+    code = "import sys; from hessian_lab.cli import app; sys.argv[0] = 'hessian-lab'; app()"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for target in ("torch.optim:SGD", "local_opt_q:SGD"):
+        done = subprocess.run(
+            [sys.executable, "-P", "-c", code, "check", target, "--kwargs", "lr=0.1", "--json",
+             "--examples", "1", "--budget", "400"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["verdict"] == "pass"
+    assert not list(tmp_path.glob("*.ran"))
+
+
+def test_an_option_the_reference_lacks_is_named_only_when_parity_fails():
+    """SGD's dampening has no counterpart in gd: at 0 it is harmless (compared, passes);
+    with momentum the comparison fails and names the unmatched option."""
+    same = check_optimizer(
+        "torch.optim:SGD", like="gd", only=["parity"], examples=2, lr=0.1, dampening=0.5
+    )
+    assert same.invariants[0].status == PASS, same
+    other = check_optimizer(
+        "torch.optim:SGD", like="gd", only=["parity"], examples=2, lr=0.1, momentum=0.5
+    )
+    (outcome,) = other.invariants
+    assert outcome.status == FAIL and "momentum=0.5" in outcome.detail
+    assert "expected [" in outcome.detail and "got [" in outcome.detail
+
+
+def test_like_takes_any_target_with_the_same_kwargs():
+    report = check_optimizer(
+        "torch.optim:AdamW",
+        like="torch.optim:Adam",
+        only=["parity"],
+        examples=2,
+        lr=0.05,
+        weight_decay=0.0,
+    )
+    assert report.invariants[0].status == PASS, report
+    assert report.invariants[0].name == "parity with torch.optim:Adam"
+    differs = check_optimizer(
+        "torch.optim:AdamW", like="torch.optim:Adam", only=["parity"], examples=2, lr=0.05
+    )
+    assert differs.invariants[0].status in (FAIL, NA), differs
