@@ -203,3 +203,31 @@ def test_the_global_random_stream_is_left_alone():
     torch.manual_seed(123)
     check_contracts(torch.optim.Adam, {"lr": 0.05}, only={ROUND_TRIP, MATRIX})
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_check_optimizer_reports_the_contracts_with_the_invariants():
+    from hessian_lab.testing import check_optimizer
+
+    report = check_optimizer(Planted, only={FROZEN, MAXIMIZE}, bug="maximize ignored")
+    assert [(o.name, o.status) for o in report.invariants] == [(FROZEN, PASS), (MAXIMIZE, FAIL)]
+    assert report.verdict == "fail"
+    dumped = report.as_dict()["invariants"][1]
+    assert dumped["name"] == MAXIMIZE and "differs" in dumped["detail"]
+
+
+def test_a_step_function_has_no_torch_interface_to_hold_to_contracts():
+    from hessian_lab.testing import check_optimizer
+
+    def sgd(x, g, state, lr=0.1):
+        return x - lr * g, state
+
+    (outcome,) = check_optimizer(sgd, only={ROUND_TRIP}).invariants
+    assert outcome.status == NA and "step(x, g, state)" in outcome.detail
+
+
+def test_low_precision_state_is_a_declaration_of_the_kit_and_the_cli():
+    from hessian_lab.cli.check_cmd import Property
+    from hessian_lab.testing import PROPERTIES
+
+    assert "low-precision-state" in PROPERTIES
+    assert "low-precision-state" in {p.value for p in Property}

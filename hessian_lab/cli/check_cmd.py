@@ -23,7 +23,13 @@ Design choices are declared with --assume: origin-dependent (LAMB's trust ratio,
 shared-state (one statistic for all parameters: D-Adaptation, Prodigy, global-norm
 clipping), sign-descent (fixed-size steps: Lion, SignSGD; converging means reaching a
 ball of radius 4 lr sqrt(d)), matrix (acts on whole matrices: Muon, Shampoo; parameters
-become 2x2 and 2x3 matrices).
+become 2x2 and 2x3 matrices), low-precision-state (state kept below the parameters'
+precision, e.g. bfloat16 momenta).
+
+A torch optimizer is also held to the torch.optim contracts: state_dict round trip,
+parameter groups with different hyperparameters, a frozen parameter (grad None), the
+loss step(closure) returns, maximize=True, matrix and transposed parameters, float32
+parameters and the state's precision.
 
 --like adds parity with a reference at the same hyperparameters (or --like-kwargs): a
 built-in name (torch names mapped, e.g. momentum -> beta; for linear methods also the
@@ -56,6 +62,7 @@ class Property(str, Enum):
     shared_state = "shared-state"
     sign_descent = "sign-descent"
     matrix = "matrix"
+    low_precision_state = "low-precision-state"
 
 
 @handle_errors

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -71,7 +72,7 @@ from .torch_runs import (
     takes_closure,
 )
 
-__all__ = ["CONTRACTS", "STEPS", "Subject", "check_contracts"]
+__all__ = ["CONTRACTS", "STEPS", "Subject", "check_contracts", "planned"]
 
 #: the step after which the round trip saves and resumes
 RESUME_AT = 3
@@ -294,8 +295,9 @@ def frozen(ctx: Context) -> Outcome:
             "without a gradient?)",
             "three (3,), (2,), (2,) tensors; the second never has a gradient",
         )
-    late = traj[2]
-    if not np.all(np.isfinite(late)) or np.array_equal(late[-1], late[RESUME_AT]):
+    late, live = traj[2], traj[0]
+    moves = not np.array_equal(live[-1], live[RESUME_AT])  # lr = 0 moves nothing
+    if not np.all(np.isfinite(late)) or (moves and np.array_equal(late[-1], late[RESUME_AT])):
         return Outcome(
             FROZEN,
             FAIL,
@@ -514,9 +516,28 @@ def _guarded(check, ctx: Context) -> Outcome:
     try:
         return check(ctx)
     except Raised as error:
-        return Outcome(check.title, FAIL, str(error))
+        return Outcome(check.title, FAIL, str(error), error=error.error)
     except Exception as error:  # the optimizer (or its hook) may raise anything
-        return Outcome(check.title, FAIL, f"raised {type(error).__name__}: {error}")
+        what = f"{type(error).__name__}: {error}"
+        return Outcome(check.title, FAIL, f"raised {what}", error=what)
+
+
+def planned(
+    factory: Callable[..., Any] | None,
+    kwargs: Mapping[str, Any] | None = None,
+    *,
+    assume: Iterable[str] = (),
+    seed: int = 0,
+    each_step: Callable[[Any, int], Any] | None = None,
+    why_not: str = "",
+) -> list[tuple[str, Callable[[], Outcome]]]:
+    """Every contract as ``(name, run)``, ``run() -> Outcome``, sharing what they learn
+    (see :func:`check_contracts`); the check kit runs them after the invariants."""
+    if factory is None:
+        reason = why_not or "not a torch.optim.Optimizer: no state_dict, groups or closure"
+        return [(c.title, partial(Outcome, c.title, NA, reason)) for c in CHECKS]
+    ctx = Context(Subject(factory, kwargs, seed=seed, each_step=each_step), assume)
+    return [(c.title, partial(_guarded, c, ctx)) for c in CHECKS]
 
 
 def check_contracts(
@@ -535,12 +556,7 @@ def check_contracts(
     makes each contract ``not applicable`` with ``why_not``. ``only``: the names to run.
     """
     wanted = None if only is None else set(only)
-    chosen = [c for c in CHECKS if wanted is None or c.title in wanted]
-    if factory is None:
-        reason = why_not or "not a torch.optim.Optimizer: no state_dict, groups or closure"
-        return [Outcome(c.title, NA, reason) for c in chosen]
-    ctx = Context(Subject(factory, kwargs, seed=seed, each_step=each_step), assume)
-    out = []
-    for check in chosen:
-        out.append(_guarded(check, ctx))
-    return out
+    checks = planned(
+        factory, kwargs, assume=assume, seed=seed, each_step=each_step, why_not=why_not
+    )
+    return [run() for name, run in checks if wanted is None or name in wanted]

@@ -66,6 +66,7 @@ PROPERTIES = (
     "shared-state",
     "sign-descent",
     "matrix",
+    "low-precision-state",
 )
 #: the design choices among :data:`PROPERTIES` and the optimizers each is for
 DECLARATIONS = {
@@ -74,6 +75,8 @@ DECLARATIONS = {
     "global-norm clipping)",
     "sign-descent": "fixed-size steps (Lion, SignSGD, signum)",
     "matrix": "acts on whole matrices (Muon, Shampoo, SOAP)",
+    "low-precision-state": "keeps state below the parameters' precision (bfloat16 momenta: "
+    "pytorch-optimizer's AdaFactor; Kron's float32 preconditioners)",
 }
 #: hyperparameters that pull the iterate towards the origin when non-zero
 DECAY_NAMES = ("weight_decay", "lambd")

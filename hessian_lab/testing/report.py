@@ -181,14 +181,16 @@ def reference(like: Any, first, kwargs, like_kwargs, seed: int) -> Reference:
 
 
 def planned_checks(
-    kit: Kit, ref: Reference | None = None, problems: Iterable[str] = ()
+    kit: Kit, ref: Reference | None = None, problems: Iterable[str] = (), contracts=()
 ) -> list[tuple[str, Callable[[], Outcome]]]:
     """Every check of a run, ``(name, run)`` in order: the invariants, convergence on the
-    named non-quadratic problems, parity and the rate with ``ref``."""
+    named non-quadratic problems, the torch.optim ``contracts`` (:func:`.contracts.planned`),
+    parity and the rate with ``ref``."""
     from .problems import problem_convergence
 
     checks = [(check.title, partial(check, kit)) for check in INVARIANTS]
     checks += [(f"convergence on {p}", partial(problem_convergence, kit, p)) for p in problems]
+    checks += list(contracts)
     if ref is not None:
         checks.append(("parity", partial(parity, kit, ref)))
         checks.append(("rate vs theory", partial(rate, kit, ref)))
@@ -358,7 +360,7 @@ def check_optimizer(
         lr=lr if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None,
     )
     ref = None if like is None else reference(like, first, kwargs, like_kwargs, seed)
-    checks = planned_checks(kit, ref, problems)
+    checks = planned_checks(kit, ref, problems, _contracts(obj, kwargs, assume, seed, each_step))
     if only is not None:
         wanted = list(only) if not isinstance(only, str) else [only]
         names = [name for name, _ in checks]
@@ -367,6 +369,20 @@ def check_optimizer(
                 raise ValueError(f"only: no check {name!r}; allowed: {', '.join(names)}")
         checks = [(name, run) for name, run in checks if name in wanted]
     return run_checks(Report(label, dict(kwargs)), checks, time_limit)
+
+
+def _contracts(obj, kwargs, assume, seed: int, each_step):
+    """The torch.optim contracts of a torch target; not applicable (why) for the others."""
+    from .contracts import planned
+
+    kind = describe(obj)
+    if kind in ("torch", "factory"):
+        return planned(obj, kwargs, assume=assume, seed=seed, each_step=each_step)
+    why = {
+        "step": "a step(x, g, state) function has no torch.optim interface",
+        "native": "a built-in optimizer has no torch.optim interface",
+    }[kind]
+    return planned(None, why_not=why)
 
 
 def needs_graph(obj, kwargs, seed: int, each_step=None) -> bool:

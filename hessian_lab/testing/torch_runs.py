@@ -47,7 +47,9 @@ class Raised(Exception):
     """The optimizer raised: where (what the contract was doing, at which step)."""
 
     def __init__(self, where: str, error: BaseException) -> None:
-        super().__init__(f"raised {type(error).__name__}: {error} ({where})")
+        #: ``Type: message``, as the kit's report keys an optimizer's exception
+        self.error = f"{type(error).__name__}: {error}"
+        super().__init__(f"raised {self.error} ({where})")
 
 
 # ------------------------------------------------------------------------------ problem
