@@ -9,7 +9,7 @@ import pytest
 
 from hessian_lab.experiments import EXPERIMENTS, ExperimentResult, run_experiment
 
-NETWORK_NAMES = ["edge-of-stability", "digits-normalization", "digits-cross-init", "digits-cka"]
+NETWORK_NAMES = ["edge-of-stability", "digits-normalization", "digits-cross-init", "digits-similarity"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -100,18 +100,41 @@ def test_cross_init_paths_continue_from_the_first_phase_and_keep_learning():
     )["train loss after A"]
 
 
-def test_cka_study_scores_every_layer_in_zero_one_and_training_moves_the_output():
-    result = quick("digits-cka")
-    layers = [row["layer"] for row in result.table]
-    assert layers == ["1 ReLU", "3 ReLU", "4 MaxPool2d", "6 Linear"]
+def test_similarity_study_reports_three_measures_in_range_and_training_moves_the_output():
+    from hessian_lab.torch.similarity import MEASURES
+
+    result = quick("digits-similarity")
+    layers = ["1 ReLU", "3 ReLU", "4 MaxPool2d", "6 Linear"]
+    assert [(row["measure"], row["layer"]) for row in result.table] == [
+        (m, layer) for m in MEASURES for layer in layers
+    ]
     for row in result.table:
-        values = [v for k, v in row.items() if k != "layer"]
-        assert len(values) == 6 and all(0.0 <= v <= 1.0 + 1e-12 for v in values)
-    output = by(result, layer="6 Linear")
-    # the trained output layers agree with each other more than with the untrained one
-    assert output["SGD seed 0 vs AdaHessian seed 0"] > output["SGD seed 0 vs init seed 0"]
-    axes = result.figures["cka"].axes[0]
-    assert axes.get_ylim() == (0.0, 1.05) and len(axes.get_legend().get_texts()) == 6
+        values = [v for k, v in row.items() if k not in ("measure", "layer")]
+        top = 2.0 if row["measure"] == "Procrustes distance" else 1.0
+        assert len(values) == 6 and all(0.0 <= v <= top + 1e-12 for v in values)
+    for m in ("linear CKA", "SVCCA"):
+        output = by(result, measure=m, layer="6 Linear")
+        # the trained output layers agree with each other more than with the untrained one
+        assert output["SGD seed 0 vs AdaHessian seed 0"] > output["SGD seed 0 vs init seed 0"]
+    output = by(result, measure="Procrustes distance", layer="6 Linear")
+    assert output["SGD seed 0 vs AdaHessian seed 0"] < output["SGD seed 0 vs init seed 0"]
+    ranks = result.data["rank_agreement"]
+    assert set(ranks) == {"linear CKA ~ SVCCA", "linear CKA ~ Procrustes distance",
+                          "SVCCA ~ Procrustes distance"}
+    assert all(-1.0 <= v <= 1.0 for values in ranks.values() for v in values.values())
+    assert len(result.figures["cka"].axes[0].get_legend().get_texts()) == 6
+
+
+def test_rank_agreement_is_spearmans():
+    from hessian_lab.experiments.digits_similarity import agreement, rank_agreement
+
+    assert rank_agreement([1.0, 2.0, 3.0], [10.0, 20.0, 30.0]) == 1.0
+    assert rank_agreement([1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]) == -1.0
+    assert rank_agreement([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 4.0, 3.0]) == pytest.approx(0.8)
+    # a distance is negated: a Procrustes distance that falls as CKA rises agrees fully
+    by_measure = {"linear CKA": {"p": {"l": 0.9}, "q": {"l": 0.5}, "r": {"l": 0.1}},
+                  "Procrustes distance": {"p": {"l": 0.1}, "q": {"l": 0.7}, "r": {"l": 1.5}}}
+    assert agreement(by_measure) == {"linear CKA ~ Procrustes distance": {"l": 1.0}}
 
 
 def test_normalization_curvature_exact_diagonal_scales_like_s_squared_the_probe_like_s():

@@ -86,10 +86,10 @@ _ENTRIES = (
         "digits_cross_init",
     ),
     Experiment(
-        "digits-cka",
-        "digits, small CNN: linear CKA layer by layer between SGD and AdaHessian solutions, "
-        "across seeds and against the initialization",
-        "digits_cka",
+        "digits-similarity",
+        "digits, small CNN: linear CKA, SVCCA and Procrustes distance layer by layer between "
+        "SGD and AdaHessian solutions, across seeds and against the initialization",
+        "digits_similarity",
     ),
 )
 
