@@ -9,7 +9,9 @@ import pytest
 
 from hessian_lab.experiments import EXPERIMENTS, ExperimentResult, run_experiment
 
-NETWORK_NAMES = ["edge-of-stability", "digits-normalization", "digits-cross-init", "digits-similarity"]
+NETWORK_NAMES = [
+    "edge-of-stability", "digits-normalization", "digits-cross-init", "digits-similarity"
+]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -122,6 +124,13 @@ def test_similarity_study_reports_three_measures_in_range_and_training_moves_the
     assert set(ranks) == {"linear CKA ~ SVCCA", "linear CKA ~ Procrustes distance",
                           "SVCCA ~ Procrustes distance"}
     assert all(-1.0 <= v <= 1.0 for values in ranks.values() for v in values.values())
+    # the README's reading: CKA and Procrustes agree in every layer, SVCCA with neither in
+    # the hidden layers, all three at the output layer
+    hidden = layers[:-1]
+    assert min(ranks["linear CKA ~ Procrustes distance"].values()) > 0.3
+    for pair in ("linear CKA ~ SVCCA", "SVCCA ~ Procrustes distance"):
+        assert max(ranks[pair][layer] for layer in hidden) < 0.3
+    assert min(values["6 Linear"] for values in ranks.values()) > 0.6
     assert len(result.figures["cka"].axes[0].get_legend().get_texts()) == 6
 
 

@@ -65,6 +65,7 @@ def _root(
     hutchinson  the Hutchinson diagonal estimate against the truth
     experiment  the canned studies (list them, or run one into a folder)
     sharpness   a network's lambda_max and the theory's lr_max = 2 / lambda_max
+    similarity  train with SGD and AdaHessian (digits, CIFAR-10), compare the layers
     check       property-test any optimizer (torch.optim, a step function, ...)
     """
 
@@ -77,6 +78,7 @@ def _register() -> None:
         hutchinson_cmd,
         run_cmd,
         sharpness_cmd,
+        similarity_cmd,
         sweep_cmd,
         theory_cmd,
     )
@@ -89,6 +91,7 @@ def _register() -> None:
         ("hutchinson", hutchinson_cmd, hutchinson_cmd.hutchinson),
         ("experiment", experiment_cmd, experiment_cmd.experiment),
         ("sharpness", sharpness_cmd, sharpness_cmd.sharpness),
+        ("similarity", similarity_cmd, similarity_cmd.similarity),
         ("check", check_cmd, check_cmd.check),
     ):
         app.command(name, cls=OneLineCommand, help=module.HELP)(fn)

@@ -3,6 +3,8 @@
 - :func:`mlp`: ``64 -> width -> ... -> 10`` fully connected, tanh / ELU / ReLU between.
 - :func:`small_cnn`: two 3x3 convolutions (ReLU, 'same' padding, then one 2x2 max pool)
   and a linear read-out: ``(n, 1, 8, 8) -> (n, 10)``.
+- :func:`resnet18`: torchvision's ResNet-18 with a 10-class head (11.2 M parameters),
+  ``(n, 3, H, W) -> (n, 10)``, the network of the CIFAR-10 seed study.
 
 Both draw their initial weights with PyTorch's default initializers inside
 ``torch.random.fork_rng``, seeded by ``seed``: the same seed gives the same network, and the
@@ -24,15 +26,21 @@ from torch import nn
 __all__ = [
     "mlp",
     "small_cnn",
+    "resnet18",
+    "resnet18_source",
     "build",
     "load_weights",
     "ACTIVATIONS",
+    "COMPARED_LAYERS",
     "MODELS",
     "n_parameters",
 ]
 
 ACTIVATIONS = {"tanh": nn.Tanh, "elu": nn.ELU, "relu": nn.ReLU}
-MODELS = ("mlp", "cnn")
+MODELS = ("mlp", "cnn", "resnet18")
+#: the layers compared by the similarity study, per model (None: a Sequential's own choice)
+COMPARED_LAYERS = {"mlp": None, "cnn": None,
+                   "resnet18": ("relu", "layer1", "layer2", "layer3", "layer4", "fc")}
 
 
 def _seeded(seed: int, dtype: torch.dtype, make) -> nn.Module:
@@ -87,12 +95,44 @@ def small_cnn(
     return _seeded(seed, dtype, make)
 
 
+def resnet18(
+    n_outputs: int = 10, seed: int = 0, dtype: torch.dtype = torch.float32
+) -> nn.Module:
+    """torchvision's ResNet-18 (``weights=None``: freshly initialized, nothing downloaded)
+    with ``n_outputs`` classes: a 7x7 stride-2 stem, a max pool, four stages of two basic
+    blocks (64, 128, 256, 512 channels, batch norm), global average pooling, a linear head.
+    Where torchvision will not import, :class:`hessian_lab.torch.resnet.ResNet18`, the same
+    architecture, names and initialization (:func:`resnet18_source` says which)."""
+    make = _torchvision_resnet18()
+    if make is None:
+        from .resnet import ResNet18
+
+        make = ResNet18
+    return _seeded(seed, dtype, lambda: make(num_classes=n_outputs))
+
+
+def _torchvision_resnet18():
+    try:
+        from torchvision.models import resnet18 as torchvision_resnet18
+    except (ImportError, RuntimeError, OSError):  # e.g. a CUDA torchvision next to CPU torch
+        return None
+    return lambda num_classes: torchvision_resnet18(weights=None, num_classes=num_classes)
+
+
+def resnet18_source() -> str:
+    """``"torchvision"``, or ``"hessian_lab.torch.resnet"`` where torchvision won't import."""
+    return "torchvision" if _torchvision_resnet18() is not None else "hessian_lab.torch.resnet"
+
+
 def build(name: str, seed: int = 0, dtype: torch.dtype = torch.float64) -> nn.Module:
-    """A model by name (``mlp``: tanh, widths 32 and 32; ``cnn``: :func:`small_cnn`)."""
+    """A model by name (``mlp``: tanh, widths 32 and 32; ``cnn``: :func:`small_cnn`;
+    ``resnet18``: :func:`resnet18`, 10 classes)."""
     if name == "mlp":
         return mlp(seed=seed, dtype=dtype)
     if name == "cnn":
         return small_cnn(seed=seed, dtype=dtype)
+    if name == "resnet18":
+        return resnet18(seed=seed, dtype=dtype)
     raise ValueError(f"model {name!r}; allowed: {', '.join(MODELS)}")
 
 

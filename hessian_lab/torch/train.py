@@ -15,10 +15,12 @@ second-order method (AdaHessian) can take Hessian-vector products through the gr
 from __future__ import annotations
 
 import math
+import os
+import time
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
@@ -30,6 +32,7 @@ __all__ = [
     "loss_function",
     "dataset_loss",
     "accuracy",
+    "evaluate",
     "gd_with_sharpness",
     "train",
     "History",
@@ -64,10 +67,9 @@ def dataset_loss(model: nn.Module, data: Dataset, loss: str = "cross-entropy") -
     return loss_function(loss)(model(data.inputs), data.targets)
 
 
-@torch.no_grad()
 def accuracy(model: nn.Module, data: Dataset) -> float:
-    """The fraction of ``data`` whose largest output is the true class."""
-    return float((model(data.inputs).argmax(dim=1) == data.targets).double().mean())
+    """The fraction of ``data`` whose largest output is the true class (:func:`evaluate`)."""
+    return evaluate(model, data)[1]
 
 
 @dataclass
@@ -144,12 +146,73 @@ class History:
         )
 
 
-def _record(history: History, model: nn.Module, train_set: Dataset, test_set: Dataset, loss):
-    with torch.no_grad():
-        history.train_loss.append(float(dataset_loss(model, train_set, loss)))
-    history.train_accuracy.append(accuracy(model, train_set))
-    history.test_accuracy.append(accuracy(model, test_set))
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    data: Dataset,
+    loss: str = "cross-entropy",
+    batch_size: int = 1024,
+    device: torch.device | str | None = None,
+) -> tuple[float, float]:
+    """``(mean loss, accuracy)`` of ``model`` on ``data``, in batches of ``batch_size`` moved
+    to ``device`` (default: the model's), in eval mode (the model's modes are restored)."""
+    from .hvp import evaluation_mode
+
+    loss_fn = loss_function(loss)
+    device = device or next(model.parameters()).device
+    total, correct = 0.0, 0
+    with evaluation_mode(model):
+        for first in range(0, len(data), batch_size):
+            inputs = data.inputs[first : first + batch_size].to(device)
+            targets = data.targets[first : first + batch_size].to(device)
+            outputs = model(inputs)
+            total += float(loss_fn(outputs, targets)) * len(targets)
+            correct += int((outputs.argmax(dim=1) == targets).sum())
+    return total / len(data), correct / len(data)
+
+
+def _record(history: History, model, train_set, test_set, loss, device) -> bool:
+    train_loss, train_accuracy = evaluate(model, train_set, loss, device=device)
+    history.train_loss.append(train_loss)
+    history.train_accuracy.append(train_accuracy)
+    history.test_accuracy.append(evaluate(model, test_set, loss, device=device)[1])
     return math.isfinite(history.train_loss[-1])
+
+
+def _resume(checkpoint, model, optimizer, order, settings, device) -> tuple[History, int]:
+    """Load a checkpoint written by :func:`train` if there is one: ``(history, epochs done)``."""
+    if checkpoint is None or not os.path.isfile(checkpoint):
+        return History(), 0
+    shown = repr(str(checkpoint))
+    try:
+        saved = torch.load(checkpoint, map_location=device, weights_only=True)
+        saved_settings = saved["settings"]
+    except Exception as error:
+        message = f"checkpoint {shown} is not a training checkpoint ({type(error).__name__})"
+        raise ValueError(message) from None
+    if saved_settings != settings:
+        raise ValueError(
+            f"checkpoint {shown} was written with {saved_settings}, not {settings}: "
+            "resume with the same settings, or start afresh with another checkpoint path"
+        )
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    order.set_state(saved["order"].cpu())
+    return History(**saved["history"]), int(saved["epoch"])
+
+
+def _save(checkpoint, model, optimizer, order, settings, history: History, epoch: int) -> None:
+    from ..files import atomic_write
+
+    state = {
+        "epoch": epoch,
+        "settings": settings,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "order": order.get_state(),
+        "history": asdict(history),
+    }
+    atomic_write(checkpoint, lambda handle: torch.save(state, handle), mode="wb")
 
 
 def train(
@@ -162,22 +225,40 @@ def train(
     seed: int = 0,
     loss: str = "cross-entropy",
     second_order: bool = False,
+    *,
+    device: torch.device | str | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> History:
     """Mini-batch training for ``epochs`` passes over ``train_set`` (order seeded by ``seed``).
 
     ``second_order``: build the graph of the gradient (``create_graph=True``) for optimizers
-    that take Hessian-vector products in ``step`` (AdaHessian). Trains ``model`` in place;
-    stops at the first epoch whose training loss is not finite.
+    that take Hessian-vector products in ``step`` (AdaHessian). Trains ``model`` (in train
+    mode) in place; the sets stay where they are and each batch moves to ``device``
+    (default: the model's). Stops at the first epoch whose training loss is not finite.
+
+    ``checkpoint``: a file written (atomically) after every epoch with the model, the
+    optimizer, the batch-order generator and the history; when it exists, training resumes
+    after its last epoch, as if never interrupted (it must have been written with the same
+    ``batch_size``, ``seed`` and ``loss``). ``log`` receives one line per epoch.
     """
     loss_fn = loss_function(loss)
+    device = torch.device(device) if device is not None else next(model.parameters()).device
     order = torch.Generator().manual_seed(seed)
-    history = History()
-    if not _record(history, model, train_set, test_set, loss):
-        history.diverged_at = 0
-        return history
-    for epoch in range(1, epochs + 1):
+    settings = {"batch_size": batch_size, "seed": seed, "loss": loss}
+    history, done = _resume(checkpoint, model, optimizer, order, settings, device)
+    if done == 0:
+        if not _record(history, model, train_set, test_set, loss, device):
+            history.diverged_at = 0
+            return history
+    model.train()
+    for epoch in range(done + 1, epochs + 1):
+        if history.diverged_at is not None:
+            break
+        started = time.perf_counter()
         for batch in torch.randperm(len(train_set), generator=order).split(batch_size):
-            inputs, targets = train_set.inputs[batch], train_set.targets[batch]
+            inputs = train_set.inputs[batch].to(device)
+            targets = train_set.targets[batch].to(device)
 
             def closure(inputs=inputs, targets=targets):
                 optimizer.zero_grad()
@@ -190,9 +271,16 @@ def train(
                 # parameter -> grad -> graph cycle torch warns about on create_graph=True
                 warnings.filterwarnings("ignore", "Using backward\\(\\) with create_graph")
                 optimizer.step(closure)
-        if not _record(history, model, train_set, test_set, loss):
+        if not _record(history, model, train_set, test_set, loss, device):
             history.diverged_at = epoch
-            break
+        if checkpoint is not None:
+            _save(checkpoint, model, optimizer, order, settings, history, epoch)
+        if log is not None:
+            log(
+                f"epoch {epoch}/{epochs}: train loss {history.train_loss[-1]:.4g}, train "
+                f"accuracy {history.train_accuracy[-1]:.3f}, test accuracy "
+                f"{history.test_accuracy[-1]:.3f} ({time.perf_counter() - started:.1f} s)"
+            )
     return history
 
 
