@@ -27,7 +27,7 @@ def _builder():
 
 def test_the_course_has_its_notebooks_and_the_student_exercises():
     names = [path.name for path in NOTEBOOKS]
-    assert names[:7] == [
+    assert names[:8] == [
         "01_ill_conditioning.ipynb",
         "02_momentum_and_nesterov.ipynb",
         "03_adaptive_methods.ipynb",
@@ -35,7 +35,9 @@ def test_the_course_has_its_notebooks_and_the_student_exercises():
         "05_exercises.ipynb",
         "05_exercises_student.ipynb",
         "06_check_your_optimizer.ipynb",
+        "06_check_your_optimizer_student.ipynb",
     ]
+    assert "08_momentum_sliders.ipynb" in names
     for name in names:
         if name.endswith("_student.ipynb"):
             assert name.replace("_student", "") in names, f"{name} has no solved version"
@@ -98,3 +100,26 @@ def test_solutions_pass_every_check_and_the_student_version_waits_for_answers():
     notebook = nbformat.read(FOLDER / "05_exercises_student.ipynb", as_version=4)
     sources = "\n".join(cell.source for cell in notebook.cells)
     assert "Reference solution" not in sources and "2 / (2 + 50)" not in sources
+
+
+def test_notebook_6_solution_passes_and_its_student_version_waits_for_the_fix():
+    solved = _printed(executed(FOLDER / "06_check_your_optimizer.ipynb"))
+    student = _printed(executed(FOLDER / "06_check_your_optimizer_student.ipynb"))
+    assert "correct: fixed_adam" in solved and "not answered yet" not in solved
+    assert student.count("not answered yet") == 1 and "correct" not in student
+    notebook = nbformat.read(FOLDER / "06_check_your_optimizer_student.ipynb", as_version=4)
+    sources = "\n".join(cell.source for cell in notebook.cells)
+    assert "Reference solution" not in sources and "m_hat" not in sources
+    assert "fixed_adam = None" in sources
+
+
+def test_slider_notebook_drives_its_explorer_headless():
+    notebook = executed(FOLDER / "08_momentum_sliders.ipynb")
+    widgets = [
+        output
+        for output in _outputs(notebook, "display_data") + _outputs(notebook, "execute_result")
+        if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+    ]
+    assert widgets, "the explorer's widget is displayed"
+    printed = _printed(notebook)
+    assert "κ = 30: converged" in printed and "Nesterov, lr = 0.03" in printed
