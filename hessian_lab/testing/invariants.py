@@ -515,8 +515,6 @@ def convergence(kit: Kit) -> Outcome:
         return Outcome(name, NA, "declared sign-descent, but no positive lr= to size the ball")
 
     def body(case):
-        if sign:
-            case = _sign_descent_case(kit, case)
         start = float(np.linalg.norm(case.x0[0] - case.center))
         tol = 4 * float(kit.lr) * np.sqrt(case.dim) if sign else 1e-4 * start
         result = run(
@@ -539,13 +537,11 @@ def convergence(kit: Kit) -> Outcome:
     held = f", each within {kit.budget} steps"
     if sign:
         held += " to within 4 lr sqrt(d) (sign descent's neighbourhood)"
+    strategy = _easy_cases(kit, kit.decay)
+    if sign:
+        strategy = strategy.map(lambda case: _sign_descent_case(kit, case))
     return kit.search(
-        name,
-        _easy_cases(kit, kit.decay),
-        body,
-        examples=min(kit.examples, 5),
-        held=held,
-        shrink=LONG_SHRINK,
+        name, strategy, body, examples=min(kit.examples, 5), held=held, shrink=LONG_SHRINK
     )
 
 
