@@ -104,7 +104,8 @@ class GradientNoise:
         return GradientNoise(self.cov, batch_size, self.seed)
 
     def describe(self) -> str:
-        shown = {"isotropic": f"{self.cov:g} I", "hessian": "H"}.get(self.kind, self.kind)
+        kind = self.kind
+        shown = f"{self.cov:g} I" if kind == "isotropic" else {"hessian": "H"}.get(kind, kind)
         return f"S = {shown}, batch size {self.batch_size}, seed {self.seed}"
 
     def source(self, problem, backend, rows: int) -> NoiseSource:

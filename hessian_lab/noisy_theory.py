@@ -28,7 +28,8 @@ with the stationary (AR(2)) moments
 
     p_inf = (1 + b) q / ((1 - b) ((1 + b)^2 - a^2)),    r_inf = a p_inf / (1 + b),
 
-where modes are clear of the unit circle (``|1 - radius| > 1e-3``); the few others are
+where modes are clear of the unit circle (``|1 - radius| > 1e-6``: the rounding of
+``1 - radius`` costs a relative ``eps / 1e-6``); the few others are
 summed step by step. The loss is diagonal in the modes, ``1/2 e^T H e = sum_i
 omega_i w_i^2`` (``omega = lambda / 2``, or ``mu / 2`` in a preconditioned basis), so
 
@@ -55,11 +56,18 @@ from .optimizers import GD, DiagonalNewton, Momentum, Nesterov, Newton, Precondi
 from .recurrence import Roots, u_powers
 from .theory import _column, _linear_model, _modes, _recurrence, preconditioner_power
 
-__all__ = ["expected_loss", "stationary_loss", "mode_noise", "METHODS"]
+__all__ = [
+    "expected_loss",
+    "stationary_loss",
+    "loss_parts",
+    "mode_noise",
+    "ema_stationary_loss",
+    "METHODS",
+]
 
 METHODS = ("modes", "full")
 #: modes this close to the unit circle are summed step by step (see module doc)
-MARGIN = 1e-3
+MARGIN = 1e-6
 #: entries ``T x B x m`` evaluated at once
 _BLOCK = 2**21
 _SUPPORTED = (GD, Momentum, Nesterov, PreconditionedGD, DiagonalNewton, Newton)
@@ -196,28 +204,44 @@ def expected_loss(problem, optimizer, x0, steps, noise, method: str = "modes"):
 
 def _modes_path(problem, optimizer, x0, t, noise, batch) -> np.ndarray:
     """``(T, B)``: the mean's loss from the closed form plus ``sum omega p_t``."""
+    mean, spread = loss_parts(problem, optimizer, x0, t, noise, batch)
+    return mean + spread
+
+
+def loss_parts(problem, optimizer, x0, t, noise, batch=None):
+    """``E f(x_t) - f*`` in two parts ``(T, B)`` each: the loss of the mean path and the
+    noise's ``sum_i omega_i p_{t,i}`` (proportional to ``1 / batch_size``: the same
+    optimizer under ``noise.with_batch_size(k B)`` has ``1/k`` of it). ``t``: ``(T,)`` ints.
+    """
+    batch = _batch(optimizer, x0) if batch is None else batch
+    t = np.asarray(t, dtype=np.int64).reshape(-1)
     model = _linear_model(problem, optimizer, x0)
     if isinstance(model, str):
         raise ValueError(model)
     rec, roots, q, omega = _noise_terms(problem, optimizer, noise, batch)
-    out = np.empty((t.size, batch))
+    mean = np.empty((t.size, batch))
+    spread = np.zeros((t.size, batch))
     m = rec.a.shape[1]
     size = max(1, _BLOCK // (batch * m))
     p_inf, r_inf = _stationary_moments(rec.a, rec.b, q)
-    near = _near_unit_circle(rec, roots) & (q > 0)
+    noisy = q > 0
+    near = _near_unit_circle(rec, roots) & noisy
+    far = noisy & ~near
+    W0_sq = model.W0 * model.W0  # the mean's loss: sum_i omega_i (w0_i (U_t - b U_{t-1}))^2
     with np.errstate(all="ignore"):
         for start in range(0, t.size, size):
             part = t[start : start + size]
-            out[start : start + size] = model.criterion("loss", part)
             U = u_powers(roots, np.concatenate([part - 1, part]))
             U_prev, U_now = U[: part.size], U[part.size :]
             b = rec.b
+            mean[start : start + size] = np.sum(omega * W0_sq * (U_now - b * U_prev) ** 2, -1)
+            if not far.any():
+                continue
             p = p_inf * (1 - U_now**2 - b * b * U_prev**2) + 2 * b * U_now * U_prev * r_inf
-            p = np.where(near | (q == 0), 0.0, p)
-            out[start : start + size] += np.sum(omega * p, axis=-1)
+            spread[start : start + size] = np.sum(np.where(far, omega * p, 0.0), axis=-1)
     if near.any():
-        out += _summed_variance(rec.a, rec.b, q, omega, near, t)
-    return out
+        spread += _summed_variance(rec.a, rec.b, q, omega, near, t)
+    return mean, spread
 
 
 def _near_unit_circle(rec, roots) -> np.ndarray:
@@ -232,19 +256,45 @@ def _near_unit_circle(rec, roots) -> np.ndarray:
 
 
 def _summed_variance(a, b, q, omega, near, t) -> np.ndarray:
-    """``sum_i omega_i p_{t,i}`` over the ``near`` modes, by the recursion: ``(T, B)``."""
+    """``sum_i omega_i p_{t,i}`` over the ``near`` modes: ``(T, B)``.
+
+    The moments ``x_t = (p_t, r_t, p_{t-1})`` move by ``x_{t+1} = M x_t + q e_0`` with
+    ``M = [[a^2, -2ab, b^2], [a, -b, 0], [1, 0, 0]]``, so ``x_t = q (sum_{k<t} M^k) e_0``:
+    summed by doubling (``S_2n = S_n + M^n S_n``) and the binary digits of ``t``, about
+    ``2 log2 t`` 3x3 products per mode and step asked for, with no division by
+    ``1 - radius``.
+    """
     rows, cols = np.nonzero(near)
     a, b, q, w = a[rows, cols], b[rows, cols], q[rows, cols], omega[cols]
-    p = p_prev = r = np.zeros(rows.size)
-    out = np.zeros((t.size, near.shape[0]))
-    order = np.argsort(t)
-    k = 0
+    zero = np.zeros_like(a)
+    M = np.stack(
+        [
+            np.stack([a * a, -2 * a * b, b * b], -1),
+            np.stack([a, -b, zero], -1),
+            np.stack([np.ones_like(a), zero, zero], -1),
+        ],
+        -2,
+    )  # (K, 3, 3)
+    s = np.zeros((a.size, 3))
+    s[:, 0] = 1.0  # S_1 e_0
+    powers, sums = [], []
+    top = int(t.max()) if t.size else 0
     with np.errstate(all="ignore"):
-        for step in range(int(t.max()) + 1):
-            while k < t.size and t[order[k]] == step:
-                np.add.at(out[order[k]], rows, w * p)
-                k += 1
-            p, p_prev, r = a * a * p - 2 * a * b * r + b * b * p_prev + q, p, a * p - b * r
+        while (1 << len(powers)) <= top:
+            powers.append(M)
+            sums.append(s)
+            s = s + np.einsum("kij,kj->ki", M, s)
+            M = M @ M
+        out = np.zeros((t.size, near.shape[0]))
+        for i, step in enumerate(t):
+            vec = np.zeros((a.size, 3))
+            P = None
+            for j in range(len(powers)):
+                if (int(step) >> j) & 1:
+                    part = sums[j] if P is None else np.einsum("kij,kj->ki", P, sums[j])
+                    vec += part
+                    P = powers[j] if P is None else P @ powers[j]
+            np.add.at(out[i], rows, w * q * vec[:, 0])
     return out
 
 
@@ -307,3 +357,42 @@ def _full_stationary(problem, optimizer, noise, row) -> float:
     n = A.shape[0]
     C = np.linalg.solve(np.eye(n * n) - np.kron(A, A), N.reshape(-1)).reshape(n, n)
     return float(0.5 * np.trace(H @ C[:d, :d]))
+
+
+# -------------------------------------------------------------- averaged iterates (EMA)
+def ema_stationary_loss(problem, optimizer, noise, decay: float):
+    """``lim E f(u_t) - f*`` for the exponential moving average of the iterates,
+    ``u_{t+1} = decay u_t + (1 - decay) x_{t+1}``: a float, or ``(B,)`` for B rows.
+
+    Per mode the state ``(w_t, w_{t-1}, u_t)`` moves by ``A = [[a, -b, 0], [1, 0, 0],
+    [(1-g) a, -(1-g) b, g]]`` (``g`` the decay) with noise ``q n n^T``, ``n = (1, 0, 1-g)``;
+    the stationary covariance solves ``C = A C A^T + q n n^T`` (a 9x9 linear system per
+    mode) and the loss is ``sum_i omega_i C_uu``. ``inf`` outside the stability region.
+    """
+    _check(problem, optimizer, noise)
+    if not 0 <= decay < 1:
+        raise ValueError(f"decay must be in [0, 1); got {decay!r}")
+    batch = _batch(optimizer)
+    rec, roots, q, omega = _noise_terms(problem, optimizer, noise, batch)
+    a, b = rec.a, rec.b
+    g = float(decay)
+    zero, one = np.zeros_like(a), np.ones_like(a)
+    A = np.stack(
+        [
+            np.stack([a, -b, zero], -1),
+            np.stack([one, zero, zero], -1),
+            np.stack([(1 - g) * a, -(1 - g) * b, g * one], -1),
+        ],
+        -2,
+    )  # (B, m, 3, 3)
+    n = np.array([1.0, 0.0, 1 - g])
+    system = np.eye(9) - np.einsum("...ij,...kl->...ikjl", A, A).reshape(*A.shape[:-2], 9, 9)
+    rhs = np.broadcast_to(np.outer(n, n).reshape(9), (*A.shape[:-2], 9))[..., None]
+    weighted = omega != 0
+    unstable = np.any((roots.radius >= 1) & weighted, axis=1)
+    with np.errstate(all="ignore"):
+        safe = np.where(((roots.radius >= 1) | (q == 0))[..., None, None], np.eye(9), system)
+        C_uu = np.linalg.solve(safe, rhs)[..., 8, 0] * q
+        values = np.sum(np.where(weighted & (q > 0), omega * C_uu, 0.0), axis=1)
+    values = np.where(unstable, np.inf, values)
+    return float(values[0]) if batch == 1 else values

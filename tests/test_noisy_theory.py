@@ -9,7 +9,8 @@ import hessian_lab as hl
 from hessian_lab import theory
 from hessian_lab.noise import GradientNoise
 
-LAM6 = np.array([2.0, 1.0, 0.5, 0.2, 0.05, 1e-4])  # the last mode is near the unit circle
+# the last mode is within 1e-6 of the unit circle: summed step by step, not in closed form
+LAM6 = np.array([2.0, 1.0, 0.5, 0.2, 0.05, 1e-7])
 CENTER6 = np.linspace(-0.5, 0.7, 6)
 
 
@@ -66,10 +67,11 @@ def test_modes_equal_the_full_recursion(opt, rotation):
         noise = GradientNoise(cov, batch_size=2)
         modes = theory.expected_loss(problem, opt, x0, steps, noise)
         full = theory.expected_loss(problem, opt, x0, steps, noise, method="full")
-        np.testing.assert_allclose(modes, full, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(modes, full, rtol=1e-8, atol=1e-15)
         floor = theory.stationary_loss(problem, opt, noise)
+        # the dense Lyapunov solve is conditioned by 1 / (1 - radius) ~ 1e7 here
         assert floor == pytest.approx(
-            theory.stationary_loss(problem, opt, noise, method="full"), rel=1e-8
+            theory.stationary_loss(problem, opt, noise, method="full"), rel=1e-6
         )
 
 
