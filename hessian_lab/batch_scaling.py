@@ -10,8 +10,8 @@ momentum methods), under gradient noise ``S / B`` (:class:`~hessian_lab.noise.Gr
   size. The grid: ``lr = f * lr_stable(beta)`` for 25 factors ``f`` log-spaced in
   ``[1e-4, 0.999]`` (``lr_stable`` the edge of the stability region on the largest mode)
   and ``beta`` in :data:`BETAS`; the steps on a log grid of 60 points up to
-  ``max_steps``, refined to the exact step by bisection for the winning point (exact where
-  ``E f`` decreases through the target, as it does from a start above the noise floor).
+  ``max_steps`` pick the winning point, whose step is then made exact by
+  :func:`~hessian_lab.noisy_theory.steps_to_target`.
 - adaptive methods (Adam, ...) by Monte Carlo: ``rows`` noisy runs per lr, ``E f``
   estimated by their mean at every step.
 
@@ -174,7 +174,7 @@ def _step_grid(max_steps: int) -> np.ndarray:
 
 
 def _theory_curve(problem, opt, x0, sizes, target, noise, max_steps) -> ScalingCurve:
-    from .noisy_theory import expected_loss, loss_parts
+    from .noisy_theory import loss_parts, steps_to_target
     from .theory import _iteration_matrix, _modes
 
     modes = _modes(problem, opt)
@@ -202,16 +202,9 @@ def _theory_curve(problem, opt, x0, sizes, target, noise, max_steps) -> ScalingC
         g = int(np.argmin(first))
         point = {"lr": float(lr[g]), **({"beta": float(beta[g])} if has_beta else {})}
         one = dataclasses.replace(opt, **point)
-        k = first[g]
-        lo, hi = (int(t[k - 1]), int(t[k])) if k > 0 else (0, 0)
-        batch_noise = noise.with_batch_size(int(B))
-        while hi - lo > 1:  # E f(lo) > target >= E f(hi)
-            mid = (lo + hi) // 2
-            if expected_loss(problem, one, x0, mid, batch_noise) <= target:
-                hi = mid
-            else:
-                lo = mid
-        steps.append(float(hi))
+        end = int(t[first[g]])  # the grid's first step at or below the target
+        found = steps_to_target(problem, one, x0, target, noise.with_batch_size(int(B)), end)
+        steps.append(float(end if found is None else found))
         best.append(point)
     return ScalingCurve(_label(opt), opt.name, sizes, np.array(steps), best, "exact theory")
 
@@ -224,8 +217,16 @@ def _monte_carlo_curve(problem, opt, x0, sizes, target, noise, max_steps, rows, 
     f_star = problem.min_value or 0.0
     steps, best = [], []
     for B in sizes:
-        result = run(problem, grid, x0, tol=0, max_steps=max_steps, bound=1e8,
-                     noise=noise.with_batch_size(int(B)), record="loss")
+        result = run(
+            problem,
+            grid,
+            x0,
+            tol=0,
+            max_steps=max_steps,
+            bound=1e8,
+            noise=noise.with_batch_size(int(B)),
+            record="loss",
+        )
         losses = result.loss_history - f_star  # (T + 1, G * rows)
         mean = losses.reshape(losses.shape[0], G, rows).mean(axis=2)
         hit = mean <= target

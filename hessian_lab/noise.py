@@ -39,7 +39,7 @@ import numpy as np
 
 from .backend import counter_gaussian, namespace
 
-__all__ = ["GradientNoise", "NoiseSource", "parse_noise"]
+__all__ = ["GradientNoise", "NoiseSource"]
 
 #: set in the step word of a noise key: optimizers' probes use steps below 2**63
 NOISE_STREAM = 1 << 63
@@ -221,20 +221,3 @@ def _torch_column(column: np.ndarray, backend):
     import torch
 
     return torch.as_tensor(column, dtype=torch.int64, device=backend.device)
-
-
-def parse_noise(text: str):
-    """The CLI's ``--noise`` text: ``hessian``, a number, or comma-separated variances."""
-    text = text.strip()
-    if text == "hessian":
-        return text
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise ValueError(
-            f"--noise must be 'hessian', a number or comma-separated variances; got {text!r}"
-        ) from None
-    if not all(np.isfinite(v) and v >= 0 for v in values):
-        raise ValueError(f"--noise values must be finite numbers >= 0; got {text!r}")
-    return values[0] if len(values) == 1 else values

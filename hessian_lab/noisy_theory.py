@@ -62,6 +62,7 @@ __all__ = [
     "loss_parts",
     "mode_noise",
     "ema_stationary_loss",
+    "steps_to_target",
     "METHODS",
 ]
 
@@ -396,3 +397,30 @@ def ema_stationary_loss(problem, optimizer, noise, decay: float):
         values = np.sum(np.where(weighted & (q > 0), omega * C_uu, 0.0), axis=1)
     values = np.where(unstable, np.inf, values)
     return float(values[0]) if batch == 1 else values
+
+
+def steps_to_target(problem, optimizer, x0, target: float, noise, max_steps: int = 100_000):
+    """The first step ``t <= max_steps`` with ``E f(x_t) - f* <= target`` (None if none).
+
+    Looked for on a log grid of 60 steps, then bisected to the exact step between the two
+    grid points around the first crossing: exact where ``E f`` decreases through the target
+    there (as it does from a start above the noise floor). One row of hyperparameters.
+    """
+    t = np.unique(np.concatenate([[0], np.round(np.geomspace(1, max_steps, 60))])).astype(int)
+    values = np.asarray(expected_loss(problem, optimizer, x0, t, noise)).reshape(t.size, -1)
+    if values.shape[1] != 1:
+        raise ValueError("steps_to_target takes one row of hyperparameters")
+    hit = np.flatnonzero(values[:, 0] <= target)
+    if hit.size == 0:
+        return None
+    k = hit[0]
+    if k == 0:
+        return 0
+    lo, hi = int(t[k - 1]), int(t[k])
+    while hi - lo > 1:  # E f(lo) > target >= E f(hi)
+        mid = (lo + hi) // 2
+        if expected_loss(problem, optimizer, x0, mid, noise) <= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi

@@ -12,6 +12,10 @@ notebooks can call them as they are:
 - :func:`hutchinson_curve`: Hutchinson's estimate of ``diag H`` from N Rademacher probes,
   its error against N next to the derived standard deviation;
 - :func:`stationary_start`: is a start point a stationary point that is not a minimizer?
+- :func:`noisy_compare`: several optimizers under gradient noise, R noisy rows each -> the
+  mean final loss and its standard error next to the exact expected loss;
+- :func:`batch_size_scaling` (:mod:`hessian_lab.batch_scaling`): steps to a target
+  expected loss against batch size, and the critical batch size.
 
     >>> import hessian_lab as hl
     >>> study = sweep(hl.steep_valley(), "gd", [Axis("lr", np.geomspace(1e-3, 0.03, 8), "log")],
@@ -29,10 +33,15 @@ from typing import Any
 
 import numpy as np
 
+from .batch_scaling import batch_size_scaling, critical_batch_size
 from .finite import float_or_none, int_or_none
 
 __all__ = [
     "Axis",
+    "NoisyRun",
+    "batch_size_scaling",
+    "critical_batch_size",
+    "noisy_compare",
     "ComparedRun",
     "Comparison",
     "EstimatorCurve",
@@ -449,3 +458,101 @@ def stationary_start(problem, x0: Sequence[float]) -> str | None:
         f"x0 = ({shown}) is a stationary point (gradient 0) that is not a minimizer ({why}): "
         "gradient methods stay there"
     )
+
+
+# --------------------------------------------------------------------------- noise
+@dataclass
+class NoisyRun:
+    """One optimizer under gradient noise: ``rows`` runs of exactly ``max_steps`` steps.
+
+    ``final`` ``(R,)``: each row's ``f(x_T) - f*``; ``mean`` and ``stderr`` (its standard
+    error, ``std / sqrt(R)``) over the rows that stayed finite; ``diverged``: rows that left
+    the box. ``expected`` and ``stationary``: the exact ``E f(x_T) - f*`` and its limit
+    (linear methods on a quadratic; None otherwise, ``note`` says why). With ``record``:
+    ``mean_curve``, ``stderr_curve`` ``(T + 1,)`` and ``expected_curve`` (or None).
+    """
+
+    label: str
+    optimizer: Any
+    final: np.ndarray
+    mean: float | None
+    stderr: float | None
+    diverged: int
+    expected: float | None
+    stationary: float | None
+    note: str
+    mean_curve: np.ndarray | None = None
+    stderr_curve: np.ndarray | None = None
+    expected_curve: np.ndarray | None = None
+
+
+def noisy_compare(
+    problem,
+    optimizers: Mapping[str, Any],
+    x0: Sequence[float],
+    noise,
+    *,
+    rows: int = 100,
+    max_steps: int = 1_000,
+    bound: float | None = None,
+    record: bool = False,
+    backend: Any = "numpy",
+) -> list[NoisyRun]:
+    """Each optimizer (label -> optimizer) from ``x0`` on ``rows`` noise realisations.
+
+    Every row runs exactly ``max_steps`` steps (``tol = 0``); row r draws the noise of
+    ``(noise.seed, r)``, so the rows are a Monte Carlo sample of ``f(x_T)``.
+    """
+    from .engine import run
+    from .noisy_theory import expected_loss, stationary_loss
+
+    if int(rows) < 1:
+        raise ValueError(f"rows must be an integer >= 1; got {rows!r}")
+    X0 = np.broadcast_to(np.asarray(x0, dtype=np.float64), (int(rows), problem.dim))
+    f_star = getattr(problem, "min_value", None) or 0.0
+    out = []
+    for label, optimizer in optimizers.items():
+        result = run(
+            problem,
+            optimizer,
+            X0,
+            tol=0,
+            max_steps=max_steps,
+            noise=noise,
+            bound=1e12 if bound is None else bound,
+            record=("loss",) if record else (),
+            backend=backend,
+        )
+        final = result.final_loss - f_star
+        ok = np.isfinite(final) & ~result.diverged
+        n = int(ok.sum())
+        mean = float(final[ok].mean()) if n else None
+        stderr = float(final[ok].std(ddof=1) / np.sqrt(n)) if n > 1 else None
+        entry = NoisyRun(
+            label,
+            optimizer,
+            final,
+            mean,
+            stderr,
+            int(result.diverged.sum()),
+            None,
+            None,
+            "exact: mean and covariance recursions per eigen-mode",
+        )
+        try:
+            entry.expected = float(expected_loss(problem, optimizer, x0, max_steps, noise))
+            entry.stationary = float(stationary_loss(problem, optimizer, noise))
+            if record:
+                steps = np.arange(max_steps + 1)
+                entry.expected_curve = expected_loss(problem, optimizer, x0, steps, noise)
+        except ValueError as error:
+            entry.note = f"no exact expected loss: {error}"
+        if record:
+            history = result.loss_history - f_star
+            live = np.isfinite(history[-1]) & ~result.diverged
+            if live.any():
+                entry.mean_curve = history[:, live].mean(axis=1)
+                if live.sum() > 1:
+                    entry.stderr_curve = history[:, live].std(axis=1, ddof=1) / np.sqrt(live.sum())
+        out.append(entry)
+    return out

@@ -8,7 +8,8 @@ from helpers import all_optimizer_classes
 
 import hessian_lab as hl
 from hessian_lab.backend import get_backend, to_numpy
-from hessian_lab.noise import GradientNoise, NoiseSource, parse_noise
+from hessian_lab.noise import GradientNoise, NoiseSource
+from hessian_lab.spec.noise import parse_noise
 
 LAM = np.array([1.0, 0.5, 0.25, 0.125])
 CENTER = np.array([0.5, -0.25, 1.0, 0.0])

@@ -247,3 +247,16 @@ def problem_choice(params: Mapping[str, Any]) -> ProblemChoice:
 
 def echo_err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def build_noise(text: str, batch_size: int, seed: int, problem):
+    """``--noise`` (with ``--batch-size`` and ``--noise-seed``) as a
+    :class:`~hessian_lab.noise.GradientNoise` checked against ``problem``."""
+    from ..noise import GradientNoise
+    from ..spec.noise import parse_noise
+    from .parsing import blame
+
+    with blame("--noise"):
+        noise = GradientNoise(parse_noise(text), batch_size=batch_size, seed=seed)
+        noise.covariance(problem)  # the dimension, and S = H needs a PSD quadratic
+    return noise

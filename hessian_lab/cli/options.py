@@ -28,7 +28,6 @@ __all__ = [
 ]
 
 
-
 class Criterion(str, Enum):
     loss = "loss"
     distance = "distance"
@@ -147,6 +146,19 @@ Config = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
 MaxMemory = Annotated[float, typer.Option(help="Refuse work estimated above this many GB (> 0).")]
+
+# --------------------------------------------------------------------------- gradient noise
+Noise = Annotated[
+    str | None,
+    typer.Option(
+        metavar="COV",
+        help="Gradient noise S: 'hessian' (S = H), a number s (S = s I) or variances "
+        "'v1,v2,...' (diagonal S); each gradient gets xi ~ N(0, S / --batch-size).",
+        show_default=False,
+    ),
+]
+BatchSize = Annotated[int, typer.Option(min=1, help="With --noise: the batch size B in S / B.")]
+NoiseSeed = Annotated[int, typer.Option(min=0, help="With --noise: the noise's seed.")]
 
 
 # --------------------------------------------------------------------------- option groups

@@ -12,6 +12,7 @@ import typer
 from .. import catalog, memory
 from . import options as opt
 from .common import (
+    build_noise,
     build_problem,
     draw_plots,
     handle_errors,
@@ -53,6 +54,14 @@ Examples:
   hessian-lab run --objective '(w*2+b-1)**2 + (w-b)**2/10' --vars w,b --criterion grad
   hessian-lab run --plot valley.png --plot3d surface.pdf
   hessian-lab run --config experiment.toml --tol 1e-8
+  hessian-lab run --noise hessian --batch-size 8 --rows 200 --max-steps 500 -o gd -o adam
+
+With --noise every gradient the optimizers ask for gets Gaussian noise xi ~ N(0, S/B)
+(S = H for 'hessian', s I for a number, diag(v1,v2,...) for a list; B = --batch-size);
+curvature (Hessians, Hessian-vector products) stays exact. Each optimizer then runs
+--rows noise realisations for exactly --max-steps steps (no tolerance), and the table
+shows their mean final loss f - f* with its standard error beside the exact expected loss
+E f(x_T) - f* and its stationary limit (linear methods on a quadratic).
 """
 
 
@@ -78,6 +87,12 @@ def run(
         typer.Option("--plot3d", metavar="FILE", help="Loss surface with paths (2-D problems)."),
     ] = None,
     max_memory_gb: opt.MaxMemory = opt.DEFAULT_MAX_MEMORY_GB,
+    noise: opt.Noise = None,
+    batch_size: opt.BatchSize = 1,
+    rows: Annotated[
+        int, typer.Option(min=2, help="With --noise: noise realisations per optimizer.")
+    ] = 100,
+    noise_seed: opt.NoiseSeed = 0,
     **options,
 ) -> None:
     from ..plots import FORMATS
@@ -98,6 +113,22 @@ def run(
     if plot3d is not None and not two_d:
         raise CLIError(f"--plot3d needs a 2-D problem; this one has dimension {built.problem.dim}")
     resolved = [resolve_optimizer(spec, built.quantities) for spec in specs]
+    if noise is not None:
+        if plot3d is not None:
+            raise CLIError("--plot3d draws one path; with --noise use --plot (mean and band)")
+        gradient_noise = build_noise(noise, batch_size, noise_seed, built.problem)
+        memory.check_run(
+            built.problem.dim,
+            built.config.get("rotation", "none"),
+            len(resolved) * rows,
+            s.max_steps * (plot is not None),
+            False,
+            limit,
+        )
+        _noisy(built, s, resolved, gradient_noise, rows, json_output, plot)
+        return
+    if batch_size != 1 or noise_seed != 0:
+        raise CLIError("--batch-size and --noise-seed need --noise (the gradient noise S)")
     drawing = plot is not None or plot3d is not None
     newton = any(r.name == "newton" for r in resolved)
     rotation, recorded = built.config.get("rotation", "none"), s.max_steps * drawing
@@ -256,3 +287,104 @@ def _table(document: dict, runs: list[dict], built) -> None:
     console.print(table)
     if built.quantities is None:
         console.print(f"[dim]no predictions: {built.quantity_note}[/dim]")
+
+
+def _noisy(built, s, resolved, noise, rows, json_output, plot) -> None:
+    """``run --noise``: R noisy rows per optimizer beside the exact expected loss."""
+    from ..studies import noisy_compare
+
+    labels = _labels(resolved)
+    study = noisy_compare(
+        built.problem,
+        dict(zip(labels, (r.optimizer for r in resolved), strict=True)),
+        s.x0,
+        noise,
+        rows=rows,
+        max_steps=s.max_steps,
+        bound=s.bound,
+        record=plot is not None,
+        backend=s.backend,
+    )
+    described = s.describe()
+    described.pop("tol")
+    document = {
+        "command": "run",
+        "version": package_version(),
+        "problem": built.config,
+        **described,
+        "noise": {
+            "cov": noise.cov if isinstance(noise.cov, (str, float)) else noise.cov.tolist(),
+            "batch_size": noise.batch_size,
+            "seed": noise.seed,
+            "rows": rows,
+        },
+        "optimizers": [r.spec for r in resolved],
+        "theory": built.quantities,
+        "runs": [
+            {
+                "optimizer": r.name,
+                "spec": r.spec,
+                "hyperparameters": r.values,
+                "mean_final_loss": e.mean,
+                "stderr": e.stderr,
+                "diverged_rows": e.diverged,
+                "expected_loss": e.expected,
+                "stationary_loss": e.stationary,
+                "prediction_note": e.note,
+            }
+            for r, e in zip(resolved, study, strict=True)
+        ],
+    }
+    if json_output:
+        print_json(document)
+    else:
+        _noisy_table(document, resolved, study, built, noise, rows)
+    if plot is not None:
+        from .. import plots
+
+        curves = {
+            e.label: {"mean": e.mean_curve, "stderr": e.stderr_curve, "expected": e.expected_curve}
+            for e in study
+            if e.mean_curve is not None
+        }
+        title = f"{problem_title(built)}, noisy gradients ({noise.describe()}), {rows} rows"
+        draw_plots([("--plot", plot, lambda: plots.noisy_loss_curves(curves, title=title))])
+
+
+def _noisy_table(document, resolved, study, built, noise, rows) -> None:
+    from rich import box
+    from rich.table import Table
+
+    title = (
+        f"{problem_title(built)} under gradient noise ({noise.describe()}): {rows} rows of "
+        f"exactly {document['max_steps']} steps each"
+    )
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in (
+        "optimizer",
+        "hyperparameters",
+        "mean f - f* +- s.e.",
+        "E f - f* (exact)",
+        "stationary",
+        "diverged",
+    ):
+        table.add_column(
+            name, justify="left" if name in ("optimizer", "hyperparameters") else "right"
+        )
+    for r, e in zip(resolved, study, strict=True):
+        measured = "-" if e.mean is None else f"{e.mean:.4g}"
+        if e.stderr is not None:
+            measured += f" +- {e.stderr:.2g}"
+        table.add_row(
+            r.name,
+            r.describe(),
+            measured,
+            _fmt(e.expected, ".4g"),
+            _fmt(e.stationary, ".4g"),
+            f"{e.diverged}/{rows}",
+        )
+    console = out_console()
+    console.print(table)
+    notes = {e.note for e in study if e.expected is None}
+    for note in sorted(notes):
+        console.print(f"[dim]{note}[/dim]")

@@ -11,6 +11,7 @@ from . import options as opt
 from .common import (
     as_float,
     as_int,
+    build_noise,
     draw_plots,
     handle_errors,
     out_console,
@@ -30,6 +31,12 @@ Examples:
   hessian-lab theory --kappa 1e4 --latex
   hessian-lab theory --kappa 100 --json
   hessian-lab theory --eigenvalues 1,10,100 --plot rates.png
+  hessian-lab theory --kappa 100 --noise hessian --batch-size 16 --tol 1e-2
+
+With --noise (gradient noise xi ~ N(0, S / B), see `run --noise`) it adds, for every
+theory point and for each linear method tuned for the target (the best lr, and beta,
+found by the exact theory), the stationary expected loss E f - f* (the noise floor) and the
+steps until the expected loss first reaches --tol.
 """
 
 
@@ -61,6 +68,8 @@ def theory(
         str | None,
         typer.Option(help="|r(lambda_min)|, |r(lambda_max)| and R against lr (.png/.svg/.pdf)."),
     ] = None,
+    noise: opt.Noise = None,
+    batch_size: opt.BatchSize = 1,
 ) -> None:
     from ..plots import FORMATS
 
@@ -82,6 +91,14 @@ def theory(
     formulas = dict(rates.printed_formulas())  # simplest forms, shipped with the package
     x0 = [1.0] * problem.dim
     predictions = optimum_predictions(problem, quantities, x0, criterion.value, tol, max_steps)
+    noisy = None
+    if noise is not None:
+        if criterion.value != "loss":
+            raise CLIError("--noise predicts the expected loss: use --criterion loss")
+        gradient_noise = build_noise(noise, batch_size, 0, problem)
+        noisy = _noise_predictions(problem, predictions, x0, tol, max_steps, gradient_noise)
+    elif batch_size != 1:
+        raise CLIError("--batch-size needs --noise (the gradient noise S)")
     import sympy
 
     names = list(quantities) + [n for n in formulas if n not in quantities]
@@ -103,9 +120,13 @@ def theory(
             },
             "predictions": predictions,
         }
+        if noisy is not None:
+            doc["noise"] = {"cov": noise, "batch_size": batch_size, "predictions": noisy}
         print_json(doc)
     else:
         _render(names, quantities, formulas, predictions, spectrum, latex, criterion.value, tol)
+        if noisy is not None:
+            _render_noisy(noisy, gradient_noise, tol)
     if plot is not None:
         draw_plots([("--plot", plot, lambda: _figure(rates, spectrum, quantities))])
 
@@ -166,3 +187,62 @@ def _figure(rates, spectrum, quantities):
         rate_opt=quantities.get("rate_opt"),
         lr_max=lr_max,
     )
+
+
+def _noise_predictions(problem, predictions, x0, tol, max_steps, noise) -> dict[str, dict]:
+    """label -> stationary loss and steps to ``E f - f* <= tol`` under ``noise``: at each
+    theory point, and for GD, heavy ball and Nesterov tuned for the target at this batch
+    size (:func:`hessian_lab.studies.batch_size_scaling`)."""
+    import math
+
+    from ..finite import float_or_none
+    from ..noisy_theory import stationary_loss, steps_to_target
+    from ..optimizers import make_optimizer
+    from ..studies import batch_size_scaling
+
+    out = {}
+    for label, p in predictions.items():
+        optimizer = make_optimizer(p["optimizer"], **p["hyperparameters"])
+        out[label] = {
+            "hyperparameters": p["hyperparameters"],
+            "stationary_loss": float_or_none(stationary_loss(problem, optimizer, noise)),
+            "steps": steps_to_target(problem, optimizer, x0, tol, noise, max_steps),
+        }
+    study = batch_size_scaling(
+        problem, ["gd", "momentum", "nesterov"], [noise.batch_size], tol, noise, x0, max_steps
+    )
+    for curve in study.curves:
+        hp = curve.best[0]
+        steps = curve.steps[0]
+        floor = None
+        if hp:
+            optimizer = make_optimizer(curve.optimizer, **hp)
+            floor = float_or_none(stationary_loss(problem, optimizer, noise))
+        out[f"{curve.label} (tuned for the target)"] = {
+            "hyperparameters": hp,
+            "stationary_loss": floor,
+            "steps": None if math.isnan(steps) else int(steps),
+        }
+    return out
+
+
+def _render_noisy(noisy, noise, tol) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"Under gradient noise ({noise.describe()}): the noise floor and the steps to "
+        f"E f - f* <= {tol:g} (from x0 = ones)"
+    )
+    for col in ("method", "hyperparameters", "stationary E f - f*", "steps"):
+        table.add_column(col, justify="left" if col in ("method", "hyperparameters") else "right")
+    for label, p in noisy.items():
+        hp = ", ".join(f"{k}={v:.4g}" for k, v in p["hyperparameters"].items()) or "-"
+        floor = p["stationary_loss"]
+        steps = p["steps"]
+        table.add_row(
+            label,
+            hp,
+            "inf (unstable)" if floor is None else f"{floor:.4g}",
+            "never (floor above the target)" if steps is None else str(steps),
+        )
+    out_console().print(table)

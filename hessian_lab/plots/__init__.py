@@ -27,7 +27,8 @@ What the figures promise (and ``tests/figure_checks.py`` verifies):
 
 Modules: :mod:`.base` (colours, styles, saving), :mod:`.paths` (contours, surface,
 basins), :mod:`.curves` (against the step or a parameter), :mod:`.sweeps`, :mod:`.lecture`
-(the standard lecture plots), :mod:`.motion` (animations), :mod:`.networks`.
+(the standard lecture plots), :mod:`.motion` (animations), :mod:`.networks`, :mod:`.noise`
+(noisy runs against the exact expected loss, steps against batch size, noise floors).
 
 Inputs are plain arrays (NumPy or anything ``np.asarray`` accepts); no CLI logic lives here,
 so the CLI, the canned experiments and the notebooks share the same figures.
@@ -60,6 +61,7 @@ from .curves import (
     steps_curves,
 )
 from .networks import cka_layers, sharpness_curves, training_curves
+from .noise import batch_size_curves, floor_curves, noisy_loss_curves
 from .paths import (
     basin_maps,
     contour_panels,
@@ -89,6 +91,9 @@ __all__ = [
     "hutchinson_error",
     "finished",
     "loss_curves",
+    "batch_size_curves",
+    "floor_curves",
+    "noisy_loss_curves",
     "rate_curves",
     "steps_curves",
     "cka_layers",

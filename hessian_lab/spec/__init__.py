@@ -13,6 +13,7 @@ through this package, so the same string means the same thing everywhere:
 - :mod:`.problems`: a preset, a quadratic's spectrum or condition, an objective (:func:`problem`);
 - :mod:`.grids`: sweep grids ``NAME=START:STOP:NUM[:log|lin]``;
 - :mod:`.runs`: a run's start and stopping rule;
+- :mod:`.noise`: gradient noise (``hessian``, a variance, or one per coordinate);
 - :mod:`.paths`: output paths checked before work, TOML files read safely;
 - :mod:`.config`: a config file's fields, each checked against its kind.
 
