@@ -49,6 +49,7 @@ __all__ = [
     "variables_for",
     "variable_name",
     "evaluate",
+    "check_real",
 ]
 
 MAX_LENGTH = 1000  # characters of input text
@@ -57,6 +58,7 @@ MAX_DEPTH = 50  # deepest nesting; a chain a + b - c + ... (or a * b / c ...) is
 MAX_NODES = 500  # numbers, names, operations and calls in one expression
 MAX_VARIABLES = 10_000  # variables of one expression (most may be unused: zero gradient)
 MAX_DIGITS = 4000  # largest number of decimal digits of an exact numeric power
+FLOAT64_MAX = 1.7976931348623157e308  # the largest |constant| an objective may hold
 
 CONSTANTS = ("pi", "e", "E")  # E: sympy's printed name of e
 
@@ -120,14 +122,64 @@ def _quote(text: str, limit: int = 60) -> str:
 
 
 # --------------------------------------------------------------------------- algebras
+def _real_float64(value):
+    """``value`` (a sympy number whose parts are float64-sized) if it is a finite real
+    float64, else :class:`_Reject`: a constant the numeric layer could not hold."""
+    import sympy
+
+    shown = _quote(str(value), 40)
+    approx = value.evalf(20)
+    if approx.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        raise _Reject(f"the constant {shown} is undefined or infinite")
+    real, imaginary = approx.as_real_imag()
+    if imaginary != 0:
+        raise _Reject(f"the constant {shown} is not real", "objectives are real functions")
+    if not math.isfinite(float(real)):
+        raise _Reject(
+            f"the constant {shown} is not finite in float64", f"|constants| <= {FLOAT64_MAX:.4g}"
+        )
+    return value
+
+
+def _checked(value):
+    """``value`` itself; if it is a number, checked by :func:`_real_float64` as it is formed,
+    so that no later step builds on an infinite or complex constant."""
+    return _real_float64(value) if value.is_number else value
+
+
+def _bound_power(base, exponent) -> None:
+    """Refuse ``base**exponent`` (numeric exponent) if sympy would form a huge number or an
+    exponent tower: it distributes a power over a product's factors and multiplies the
+    exponents of a power of a power, so ``((3*x)**1000)**1000`` would be ``3**1000000 *
+    x**1000000`` before any time limit could start."""
+    import sympy
+
+    if abs(exponent) > MAX_EXPONENT:
+        raise _Reject(f"exponent {exponent} exceeds {MAX_EXPONENT} in absolute value")
+    for factor in sympy.Mul.make_args(base):
+        inner_base, inner_exponent = factor.as_base_exp()
+        if not inner_exponent.is_Number:
+            continue
+        total = abs(inner_exponent * exponent)
+        if inner_exponent != 1 and total > MAX_EXPONENT:
+            raise _Reject(
+                f"a power of a power with exponent {total} (over {MAX_EXPONENT} in absolute value)"
+            )
+        if inner_base.is_Number and inner_base != 0:
+            digits = float(total) * abs(float(sympy.log(abs(inner_base), 10).evalf()))
+            if digits > MAX_DIGITS:
+                raise _Reject(f"a power with more than {MAX_DIGITS} digits")
+
+
 class _SympyAlgebra:
-    """Builds sympy expressions; numeric powers are bounded before they are formed."""
+    """Builds sympy expressions; numeric powers are bounded before they are formed, and
+    every constant formed must be a finite real float64 (:func:`_checked`)."""
 
     def number(self, value):
         import sympy
 
         if isinstance(value, int):
-            return sympy.Integer(value)
+            return _checked(sympy.Integer(value))
         if not math.isfinite(value):
             raise _Reject(f"number {value} is not finite")
         return sympy.Float(value)
@@ -139,38 +191,25 @@ class _SympyAlgebra:
 
     def binary(self, op, a, b):
         if op == "+":
-            return a + b
+            return _checked(a + b)
         if op == "-":
-            return a - b
+            return _checked(a - b)
         if op == "*":
-            return a * b
+            return _checked(a * b)
         if op == "/":
-            return a / b
-        import sympy
-
+            return _checked(a / b)
         if b.is_Number:
-            if abs(b) > MAX_EXPONENT:
-                raise _Reject(f"exponent {b} exceeds {MAX_EXPONENT} in absolute value")
-            if a.is_Number and a != 0:
-                digits = abs(float(b)) * abs(float(sympy.log(abs(a), 10).evalf()))
-                if digits > MAX_DIGITS:
-                    raise _Reject(f"a power with more than {MAX_DIGITS} digits")
-        return a**b
+            _bound_power(a, b)
+        return _checked(a**b)
 
     def negate(self, a):
         return -a
 
     def call(self, name, arg):
-        return _sympy_builder(FUNCTIONS[name][0])(arg)
+        return _checked(_sympy_builder(FUNCTIONS[name][0])(arg))
 
     def finish(self, value):
-        import sympy
-
-        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-            raise _Reject("the expression is undefined or infinite (division by zero?)")
-        if value.is_number and value.is_extended_real is False:
-            raise _Reject(f"the value {value} is not real")
-        return value
+        return check_real(value)
 
 
 class _FloatAlgebra:
@@ -475,6 +514,33 @@ def parse_expression(
     for symbol in variables_for(variables):
         bound[symbol.name] = symbol
     return _run(text, bound, _SympyAlgebra())
+
+
+def check_real(expression: sympy.Expr) -> sympy.Expr:
+    """``expression`` itself if it is real-valued with finite float64 constants; otherwise
+    :class:`ExpressionError` (a ``ValueError``) in one line.
+
+    Refused: ``nan``, ``zoo`` or an infinity anywhere; a constant part that is not real
+    (``I*x**2``, ``x**2 + sqrt(-1)``, ``log(-1)*x``) or not finite in float64
+    (``1e309*x``, ``exp(1000)*x``). Checked on the largest constant subexpressions and on
+    every number in the tree, so a coefficient folded by sympy is seen as well.
+    """
+    import sympy
+
+    try:
+        if expression.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise _Reject("the expression is undefined or infinite (division by zero?)")
+        pending = [expression]
+        while pending:  # the largest constant subtrees, then every number inside the rest
+            node = pending.pop()
+            if node.is_number:
+                _real_float64(node)
+            else:
+                pending.extend(node.args)
+    except _Reject as reason:
+        allowed = f"; {reason.allowed}" if reason.allowed else ""
+        raise ExpressionError(f"{reason.what} in {_quote(str(expression))}{allowed}") from None
+    return expression
 
 
 def evaluate(text: str, values: Mapping[str, float] | None = None) -> float | tuple[float, ...]:

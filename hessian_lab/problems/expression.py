@@ -25,7 +25,13 @@ import sympy
 from array_api_compat import device as array_device
 
 from ..backend import namespace
-from ..expr import drop_point_masses, parse_expression, symbols_for, variables_for
+from ..expr import (
+    check_real,
+    drop_point_masses,
+    parse_expression,
+    symbols_for,
+    variables_for,
+)
 from .base import Problem
 
 __all__ = ["ExpressionProblem", "sigmoid_neuron", "rosenbrock", "double_well"]
@@ -114,6 +120,8 @@ class ExpressionProblem(Problem):
         self.variables = variables_for(variables)
         if isinstance(expression, str):
             expression = parse_expression(expression, self.variables)
+        else:  # built with sympy directly: the same refusals as for text
+            expression = check_real(sympy.sympify(expression, strict=True))
         unknown = expression.free_symbols - set(self.variables)
         if unknown:
             raise ValueError(
