@@ -33,6 +33,7 @@ import numpy as np
 from array_api_compat import device as array_device
 
 from .backend import (
+    DTYPES,
     Backend,
     backend_of,
     broadcast_copy,
@@ -128,9 +129,33 @@ class RunResult:
         }
 
 
+def _real_start(x0):
+    """``x0`` itself, or ValueError when it is not real numbers (complex, text, objects)."""
+    if is_array(x0):
+        kind = "c" if getattr(x0, "is_complex", lambda: False)() else getattr(x0.dtype, "kind", "f")
+    else:
+        try:
+            kind = np.asarray(x0).dtype.kind
+        except (TypeError, ValueError):  # ragged nesting
+            kind = "O"
+    if kind not in "biuf":
+        shown = "complex" if kind == "c" else "not numbers"
+        raise ValueError(f"x0 must be real numbers; got {shown} ({type(x0).__name__})")
+    return x0
+
+
 def _batch_x0(x0, batch: int, backend: Backend | None, dtype: str | None):
+    """``x0`` as a fresh ``(B, d)`` array in the run's dtype and the backend it runs on.
+
+    An integer, boolean or float16 start is cast to the run's dtype (``dtype``, or
+    float64): the iterates must be floats of the precision the run reports. A float32 or
+    float64 array keeps its dtype unless ``dtype`` says otherwise.
+    """
+    _real_start(x0)
     if backend is None:
         backend = backend_of(x0) if is_array(x0) else get_backend("auto", dtype or "float64")
+    if dtype is None and backend.dtype not in DTYPES:  # int, bool, float16 arrays
+        dtype = "float64"
     if dtype is not None and backend.dtype != dtype:
         backend = Backend(backend.name, dtype, backend.device)
     X = backend.asarray(x0)
@@ -192,6 +217,16 @@ def run(
         noise: a :class:`~hessian_lab.noise.GradientNoise`: the optimizer's gradients get
             counter-based Gaussian noise (each row a Monte Carlo sample); None: exact.
     """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            "optimizer must be an Optimizer such as hl.GD(lr=0.1) or "
+            f"hl.optimizer('momentum:lr=0.5*lr_opt', problem); got {type(optimizer).__name__}"
+        )
+    if not all(hasattr(problem, name) for name in ("dim", "value_and_grad", "grad")):
+        raise TypeError(
+            "problem must be a Problem such as hl.steep_valley() or hl.Quadratic([1, 100]); "
+            f"got {type(problem).__name__}"
+        )
     _criterion_needs(problem, criterion)
     if not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be a finite number >= 0; got {tol!r}")

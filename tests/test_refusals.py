@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from hessian_lab.expr import ExpressionError, parse_expression
@@ -78,3 +79,75 @@ def test_derive_refuses_a_complex_objective_and_an_exponent_tower_at_once():
     start = time.perf_counter()
     _one_line_error(["derive", "(((3*x)**1000)**1000)**1000", "--vars", "x", "--timeout", "5"])
     assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda hs: hs.spectra(min_dim=0),
+        lambda hs: hs.spectra(min_dim=3, max_dim=2),
+        lambda hs: hs.spectra(lambda_min=(0.0, 1.0)),
+        lambda hs: hs.spectra(max_kappa=float("nan")),
+        lambda hs: hs.hyperparameters(lr=(0,)),
+        lambda hs: hs.hyperparameters(lr=(0.0, 1.0, "log")),
+        lambda hs: hs.hyperparameters(lr=(1.0, 0.1)),
+        lambda hs: hs.hyperparameters(lr=(0.1, 1.0, "cubic")),
+    ],
+)
+def test_strategy_arguments_are_refused_when_called_not_when_drawn(call):
+    from hessian_lab.testing import strategies as hs
+
+    with pytest.raises(ValueError) as info:
+        call(hs)
+    assert "\n" not in str(info.value) and str(info.value).split(":")[0] in (
+        "spectra",
+        "hyperparameters",
+    )
+
+
+def test_valid_strategy_arguments_still_draw_what_they_say():
+    from hypothesis import find
+
+    from hessian_lab.testing import strategies as hs
+
+    lam = find(hs.spectra(min_dim=3, max_dim=3, max_kappa=10.0), lambda lam: True)
+    assert lam.shape == (3,) and lam.max() / lam.min() <= 10.0 + 1e-9
+    drawn = find(hs.hyperparameters(lr=(1e-3, 1e-1, "log")), lambda h: h["lr"] > 0.05)
+    assert 0.05 < drawn["lr"] <= 0.1 + 1e-12
+
+
+@pytest.mark.parametrize("make", [lambda: np.array([0, 0]), lambda: np.zeros(2, np.float16)])
+def test_an_integer_or_float16_start_runs_in_float64(make):
+    import hessian_lab as hl
+
+    problem = hl.steep_valley()
+    result = hl.run(problem, hl.GD(lr=0.01), make())
+    reference = hl.run(problem, hl.GD(lr=0.01), np.zeros(2))
+    assert result.x.dtype == np.float64
+    np.testing.assert_array_equal(result.steps, reference.steps)
+    assert result.final_loss[0] == reference.final_loss[0] > 0
+
+
+def test_an_integer_torch_start_runs_in_float64():
+    torch = pytest.importorskip("torch")
+    import hessian_lab as hl
+
+    result = hl.run(hl.steep_valley(), hl.GD(lr=0.01), torch.zeros(2, dtype=torch.int64))
+    assert result.x.dtype == torch.float64 and result.converged.all()
+
+
+@pytest.mark.parametrize("x0", [np.zeros(2, complex), [0j, 1.0], "ab"])
+def test_a_complex_or_non_numeric_start_is_refused(x0):
+    import hessian_lab as hl
+
+    with pytest.raises(ValueError, match="x0 must be real"):
+        hl.run(hl.steep_valley(), hl.GD(lr=0.01), x0)
+
+
+def test_a_missing_optimizer_or_problem_is_named():
+    import hessian_lab as hl
+
+    with pytest.raises(TypeError, match="optimizer must be an Optimizer.*NoneType"):
+        hl.run(hl.steep_valley(), None, np.zeros(2))
+    with pytest.raises(TypeError, match="problem must be a Problem.*NoneType"):
+        hl.run(None, hl.GD(lr=0.1), np.zeros(2))

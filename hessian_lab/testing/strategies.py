@@ -77,9 +77,49 @@ class Case:
         )
 
 
+def spectra(min_dim: int = 1, max_dim: int = 4, lambda_min=(0.1, 10.0), max_kappa=100.0):
+    """Eigenvalues ``(d,)`` with both ends present: ``lambda_min`` and ``kappa * lambda_min``.
+
+    ``min_dim <= d <= max_dim`` (``min_dim >= 1``), ``lambda_min`` a range ``(low, high)``
+    with ``0 < low <= high``, ``max_kappa >= 1``; checked here, before anything is drawn.
+    """
+    _require(
+        _is_int(min_dim) and _is_int(max_dim) and 1 <= min_dim <= max_dim,
+        f"spectra: need integers 1 <= min_dim <= max_dim; got min_dim={min_dim!r}, "
+        f"max_dim={max_dim!r}",
+    )
+    low, high = _range("spectra: lambda_min", lambda_min, positive=True)
+    _require(
+        _is_real(max_kappa) and 1 <= max_kappa < np.inf,
+        f"spectra: max_kappa must be a finite number >= 1; got {max_kappa!r}",
+    )
+    return _spectra(min_dim, max_dim, (low, high), float(max_kappa))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+def _range(name: str, spec, positive: bool = False) -> tuple[float, float]:
+    """``(low, high)`` checked: two finite numbers, ``low <= high`` (and ``low > 0``)."""
+    ok = isinstance(spec, (tuple, list)) and len(spec) == 2 and all(map(_is_real, spec))
+    ok = ok and all(np.isfinite(spec)) and spec[0] <= spec[1] and (not positive or spec[0] > 0)
+    floor = "0 < low" if positive else "low"
+    _require(ok, f"{name} must be (low, high) with finite {floor} <= high; got {spec!r}")
+    return float(spec[0]), float(spec[1])
+
+
 @st.composite
-def spectra(draw, min_dim: int = 1, max_dim: int = 4, lambda_min=(0.1, 10.0), max_kappa=100.0):
-    """Eigenvalues ``(d,)`` with both ends present: ``lambda_min`` and ``kappa * lambda_min``."""
+def _spectra(draw, min_dim, max_dim, lambda_min, max_kappa):
     d = draw(st.integers(min_dim, max_dim))
     low = draw(st.floats(*lambda_min))
     kappa = draw(st.floats(1.0, max_kappa))
@@ -124,10 +164,15 @@ def hyperparameters(**ranges):
     ['beta', 'lr']
     """
 
-    def one(spec):
-        low, high, *kind = spec
-        if kind == ["log"]:
+    def one(name, spec):
+        log = isinstance(spec, (tuple, list)) and len(spec) == 3 and spec[2] == "log"
+        if not log and isinstance(spec, (tuple, list)) and len(spec) == 3:
+            raise ValueError(
+                f"hyperparameters: {name}'s third entry may only be 'log'; got {spec[2]!r}"
+            )
+        low, high = _range(f"hyperparameters: {name}", spec[:2] if log else spec, positive=log)
+        if log:
             return st.floats(np.log10(low), np.log10(high)).map(lambda e: float(10.0**e))
         return st.floats(low, high)
 
-    return st.fixed_dictionaries({name: one(spec) for name, spec in ranges.items()})
+    return st.fixed_dictionaries({name: one(name, spec) for name, spec in ranges.items()})
