@@ -10,7 +10,13 @@ import sys
 
 import numpy as np
 import pytest
-from figure_checks import assert_in_view, assert_presentable, line_colours
+from figure_checks import (
+    assert_divergence_visible,
+    assert_in_view,
+    assert_landscape,
+    assert_projectable,
+    assert_same_colours,
+)
 
 from hessian_lab.experiments import EXPERIMENTS, ExperimentResult, run_experiment
 
@@ -121,7 +127,8 @@ def test_steep_valley_linear_methods_take_exactly_the_predicted_steps():
     assert q["lr_opt"] == pytest.approx(2 / 101) and q["lr_max"] == pytest.approx(2 / 100)
     adaptive = [r for r in result.table if r["optimizer"] not in ("gd", "momentum", "nesterov")]
     assert all(r["predicted_steps"] is None and r["status"] == "converged" for r in adaptive)
-    assert len(result.figures) == 9 + 2  # one contour per run, the combined one, the losses
+    # one contour per run, the combined one, GD beside momentum, the losses
+    assert len(result.figures) == 9 + 3
     # the combined figure is small multiples: one panel per run, none hidden by another
     panels = [ax for ax in result.figures["contour_all"].axes if ax.get_label() != "<colorbar>"]
     assert sum(ax.get_visible() for ax in panels) == 9
@@ -229,31 +236,68 @@ def test_cross_init_hand_over_and_basins():
 
 #: Where an experiment draws many figures of one kind, the checks look at one of each.
 ONE_OF_EACH = {
-    "steep-valley": ("contour_01_gd_at_1_01_lr_max", "contour_all", "loss_curves"),
-    "rate-curves": ("rate_curves_1_5", "steps_vs_kappa"),
+    "steep-valley": ("contour_01_gd_at_1_01_lr_max", "contour_all", "gd_vs_momentum",
+                     "loss_curves"),
+    "rate-curves": ("rate_curves_1_1000", "steps_vs_kappa", "factors_vs_lambda",
+                    "heavy_ball_map"),
 }
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_figure_is_presentable(name):
-    """No clipped text, every legend entry drawn and in view, no title under a legend."""
+def test_every_figure_is_projectable(name):
+    """Every figure landscape; one of each kind: no clipped text, every legend entry drawn
+    and in view, no title under a legend, colour bars no taller than their axes."""
     figures = quick(name).figures
+    for fig in figures.values():
+        assert_landscape(fig)
     for figure in ONE_OF_EACH.get(name, figures):
-        fig = figures[figure]
         try:
-            assert_presentable(fig)
+            assert_projectable(figures[figure])
         except AssertionError as error:
             raise AssertionError(f"{name}/{figure}: {error}") from None
 
 
-@pytest.mark.parametrize("name", ["steep-valley", "newton-vs-gd", "sigmoid-neuron"])
+@pytest.mark.parametrize("name", ["steep-valley", "newton-vs-gd", "sigmoid-neuron", "cross-init"])
 def test_one_colour_per_run_across_the_figures_of_an_experiment(name):
-    seen: dict[str, tuple] = {}
-    for figure, fig in quick(name).figures.items():
-        for label, colour in line_colours(fig).items():
-            key = label.split(":")[0]  # "name: diverged at step N" is the same run
-            assert seen.setdefault(key, colour) == colour, f"{figure}: {label}"
+    seen = assert_same_colours(quick(name).figures)
     assert len(set(seen.values())) >= 3
+
+
+def test_one_colour_per_optimizer_from_the_catalog_across_experiments():
+    from matplotlib.colors import to_rgb
+
+    from hessian_lab import catalog
+
+    gd = to_rgb(catalog.entry("gd").color)
+    hb = to_rgb(catalog.entry("momentum").color)
+    valley = assert_same_colours(quick("steep-valley").figures)
+    assert valley["GD at 1.01 lr_max (lr=1.01*lr_max)"] == gd
+    assert valley["heavy ball (lr=0.175*lr_opt, beta=0.9)"] == hb
+    assert assert_same_colours(quick("cross-init").figures)["heavy ball alone"] == hb
+    newton = assert_same_colours(quick("newton-vs-gd").figures)
+    assert newton["GD at lr* (lr = 0.4)"] == gd
+    assert newton["Newton (lr = 1)"] == to_rgb(catalog.entry("newton").color)
+
+
+def test_the_diverging_run_grows_in_view_in_every_steep_valley_figure():
+    figures = quick("steep-valley").figures
+    for name in ("contour_01_gd_at_1_01_lr_max", "contour_all", "loss_curves"):
+        assert assert_divergence_visible(figures[name], min_steps=5), name
+
+
+def test_the_hand_over_step_is_marked_on_the_hand_over_paths():
+    result = quick("cross-init")
+    steps = result.data["handover_steps"]
+    marked = 0
+    for ax in result.figures["handover"].axes:
+        marks = [line for line in ax.lines if line.get_label().startswith("hand-over after")]
+        paths = [line for line in ax.lines if "then" in line.get_label()]
+        if marks:  # the mark sits on the path, at the step where B takes over
+            assert len(marks) == 1 and len(paths) == 1
+            assert f"after {steps} steps" in marks[0].get_label()
+            assert np.allclose(marks[0].get_xydata()[0], paths[0].get_xydata()[steps])
+            marked += 1
+    assert marked == 2
 
 
 def test_steep_valley_frames_the_start_the_minimizer_and_every_converging_path():

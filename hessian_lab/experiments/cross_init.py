@@ -156,6 +156,11 @@ def run(quick: bool = False) -> ExperimentResult:
             resolution=resolution,
             bounds=BOX,
             colors=colors,
+            events={
+                label: {HANDOVER_STEPS: f"hand-over after {HANDOVER_STEPS} steps"}
+                for label in plans
+                if len(plans[label]) > 1
+            },
         ),
         "basins": plots.basin_maps(
             xs,

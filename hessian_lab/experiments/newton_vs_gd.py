@@ -63,7 +63,7 @@ def run(quick: bool = False) -> ExperimentResult:
     resolution = 60 if quick else 200
     table, figures, data = [], {}, {"problems": {}}
     listed = methods(quantities(next(iter(problems().values()))))
-    colors = plots.palette([_legend_label(n, o) for n, o in listed.items()])
+    colors = _colours([_legend_label(n, o) for n, o in listed.items()])
     for label, problem in problems().items():
         q = quantities(problem)
         paths, losses = {}, {}
@@ -97,6 +97,10 @@ def run(quick: bool = False) -> ExperimentResult:
                     "predicted_rate": float(prediction.rate[0]),
                     "distance_after_1_step": float(np.linalg.norm(first - problem.minimizer)),
                     "final_loss": row["final_loss"],
+                    "peak_over_start": float(
+                        np.max(result.loss_history[:, 0] - problem.min_value)
+                        / (result.loss_history[0, 0] - problem.min_value)
+                    ),
                 }
             )
         data["problems"][label] = entry
@@ -106,7 +110,7 @@ def run(quick: bool = False) -> ExperimentResult:
             paths,
             start=X0,
             minimizer=problem.minimizer,
-            title=f"{label} quadratic, lambda = {EIGENVALUES}: the first {shown} steps",
+            title=rf"{label} quadratic, $\lambda$ = {EIGENVALUES}: the first {shown} steps",
             resolution=resolution,
             colors=colors,
         )
@@ -114,7 +118,7 @@ def run(quick: bool = False) -> ExperimentResult:
             losses,
             min_value=problem.min_value,
             tol=TOL,
-            title=f"{label} quadratic: loss - f* against step",
+            title=_loss_title(label, table),
             colors=colors,
         )
     data["runs"] = table
@@ -133,6 +137,42 @@ def run(quick: bool = False) -> ExperimentResult:
         "above 0); Hutchinson's estimate of diag(H) is noisy when |H_12| is comparable to H_ii.",
     ]
     return ExperimentResult(NAME, TITLE, table, data, figures, notes)
+
+
+#: the catalog optimizer whose colour each method takes (Hutchinson's diagonal Newton is
+#: AdaHessian without moments)
+COLOUR_OF = {
+    "GD at lr*": "gd",
+    "diagonal Newton (exact diag)": "diag-newton",
+    "diagonal Newton (Hutchinson, 1 probe)": "adahessian",
+    "diagonal Newton (Hutchinson, 8 probes)": "adahessian",
+    "Newton": "newton",
+}
+
+
+def _colours(labels: list[str]) -> dict[str, str]:
+    """``{legend label: colour}``: each method its optimizer's catalog colour."""
+    from .. import plots
+
+    return plots.palette_of({label: COLOUR_OF[label.split(" (lr")[0]] for label in labels})
+
+
+def _loss_title(label: str, table: list[dict]) -> str:
+    """The loss figure's title, saying what its data show: how many methods land on the
+    minimizer in one step, and how high the one-probe run climbs (a single Hutchinson
+    probe estimates ``H_ii +- H_12``, which can be near 0: a huge step)."""
+    rows = [r for r in table if r["problem"] == label]
+    one_step = [r["method"] for r in rows if r["steps"] == 1]
+    text = f"{label} quadratic: loss - f* against step"
+    if len(one_step) > 1:
+        text += f"; {len(one_step)} Newton-type methods reach the minimizer in one step"
+    probe = next(r for r in rows if r["method"] == "diagonal Newton (Hutchinson, 1 probe)")
+    if probe.get("peak_over_start", 0) > 1:
+        text += (
+            f"; one Hutchinson probe misjudges diag(H) and climbs to {probe['peak_over_start']:.0f}"
+            " times its start before it converges"
+        )
+    return text
 
 
 def _legend_label(name: str, optimizer) -> str:

@@ -43,6 +43,19 @@ def factor_curves(lambda_min: float, lambda_max: float, lr: np.ndarray) -> dict[
     }
 
 
+def symbols(label: str) -> str:
+    """A curve's label with mathtext symbols for a figure (lambda, lr -> eta)."""
+    for plain, math in (
+        ("R(lr) = max |r|", r"$R(\eta) = \max_i |r(\lambda_i)|$"),
+        ("|r(lambda_min)|", r"$|r(\lambda_{\min})|$"),
+        ("|r(lambda_max)|", r"$|r(\lambda_{\max})|$"),
+        ("lambda_min", r"$\lambda_{\min}$"),
+        ("lambda_max", r"$\lambda_{\max}$"),
+    ):
+        label = label.replace(plain, math)
+    return label
+
+
 def measured_rates(problem, lr: np.ndarray, steps: int) -> np.ndarray:
     """Per-step contraction of ``||x - x*||`` over the last half of ``steps`` GD steps, per lr."""
     x0 = np.ones(problem.dim)
@@ -86,26 +99,21 @@ def run(quick: bool = False) -> ExperimentResult:
             "lr": lr,
             "curves": curves,
         }
-        if (lambda_min, lambda_max) == SPECTRUM:
-            sample = lr[:: max(1, n_lr // 20)]
-            measured = measured_rates(problem, sample, RATE_STEPS)
-            entry["measured"] = {"lr": sample, "rate": measured}
-            # the measured rate at lr* itself: one more engine row
-            entry["measured_rate_at_lr_opt"] = float(
-                measured_rates(problem, np.array([q["lr_opt"]]), RATE_STEPS)[0]
-            )
-        shown = entry.get("measured")
+        # measured rates at a sample of learning rates and at lr* itself, for every spectrum
+        sample = lr[:: max(1, n_lr // 20)]
+        measured = measured_rates(problem, np.append(sample, q["lr_opt"]), RATE_STEPS)
+        entry["measured"] = {"lr": sample, "rate": measured[:-1]}
+        entry["measured_rate_at_lr_opt"] = float(measured[-1])
+        shown = entry["measured"]
         figures[f"rate_curves_{label}"] = plots.rate_curves(
             lr,
-            curves,
+            {symbols(k): v for k, v in curves.items()},
             lr_opt=q["lr_opt"],
             rate_opt=q["rate_opt"],
             lr_max=q["lr_max"],
-            title=f"GD contraction factors, lambda in [{lambda_min:g}, {lambda_max:g}] "
-            f"(kappa = {q['kappa']:g})",
-            measured=None
-            if shown is None
-            else (shown["lr"], shown["rate"], f"measured (engine, {RATE_STEPS} steps)"),
+            title=rf"GD contraction factors, $\lambda \in$ [{lambda_min:g}, {lambda_max:g}] "
+            rf"($\kappa$ = {q['kappa']:g})",
+            measured=(shown["lr"], shown["rate"], f"measured (engine, {RATE_STEPS} steps)"),
         )
         data["spectra"].append(entry)
         table.append(
@@ -158,14 +166,21 @@ def run(quick: bool = False) -> ExperimentResult:
         "max_steps": max_steps,
         "methods": steps,
     }
+    gd0, hb0 = steps["GD at lr*"]["measured"][0], steps["optimal HB"]["measured"][0]
     figures["steps_vs_kappa"] = plots.steps_curves(
         kappas,
         steps,
-        "condition number kappa",
+        r"condition number $\kappa$",
         "steps to loss tolerance",
-        f"Steps to f - f* <= {TOL:g} against kappa ({STEPS_DIM}-D geometric spectrum)",
+        rf"Steps to f - f* $\leq$ {TOL:g} against $\kappa$ ({STEPS_DIM}-D geometric spectrum)",
         budget=max_steps,
+        colors=plots.palette_of({"GD at lr*": "gd", "optimal HB": "momentum", "Adam": "adam"}),
+        guides={
+            r"guide slope 1: O($\kappa$)": (1.0, kappas[0], gd0),
+            r"guide slope 1/2: O($\sqrt{\kappa}$)": (0.5, kappas[0], hb0),
+        },
     )
+    figures.update(lecture_figures(quick))
     notes = [
         f"lambda in [1, 5]: lr* = {data['lr_opt']:.6g}, R* = {data['rate_opt']:.6g} "
         "(symbolic layer); measured rate at lr* "
@@ -177,4 +192,46 @@ def run(quick: bool = False) -> ExperimentResult:
     )
 
 
-__all__ = ["run", "factor_curves", "measured_rates", "NAME", "TITLE"]
+def lecture_figures(quick: bool) -> dict:
+    """GD's factor ``r(lambda)`` per mode for several lr on [1, 5], and heavy ball's
+    ``(lr, beta)`` map of root types and stability on [1, 100] with measured steps."""
+    from .. import plots
+
+    lam = np.array(SPECTRUM)
+    q = quantities(Quadratic(list(lam)))
+    lrs = [0.5 * q["lr_opt"], q["lr_opt"], q["lr_max"], 1.15 * q["lr_max"]]
+    factors = plots.factors_vs_eigenvalue(
+        lam,
+        lrs,
+        title=rf"GD's factor per mode $r(\lambda) = 1 - \eta\lambda$ on "
+        rf"$\lambda \in$ [{lam[0]:g}, {lam[1]:g}]",
+        lr_names={q["lr_opt"]: r"$\eta^*$", q["lr_max"]: r"$\eta_{\max}$"},
+    )
+    valley = Quadratic([1.0, 100.0])
+    qv = quantities(valley)
+    lr = np.linspace(0.0005, 0.045, 24 if quick else 70)
+    beta = np.linspace(0.0, 0.95, 20 if quick else 60)
+    L, B = np.meshgrid(lr, beta)
+    result = engine_run(
+        valley,
+        Momentum(lr=list(L.ravel()), beta=list(B.ravel())),
+        np.ones(2),
+        tol=TOL,
+        max_steps=1500,
+        backend=BACKEND,
+    )
+    steps = np.asarray(result.steps_to_tol, dtype=float).reshape(B.shape)
+    hb_map = plots.heavy_ball_map(
+        lr,
+        beta,
+        1.0,
+        100.0,
+        steps=steps,
+        optimum=(qv["lr_hb_opt"], qv["beta_hb_opt"]),
+        title=r"Heavy ball on $\lambda \in$ [1, 100]: roots of the slowest mode, stability "
+        "and measured steps",
+    )
+    return {"factors_vs_lambda": factors, "heavy_ball_map": hb_map}
+
+
+__all__ = ["run", "factor_curves", "measured_rates", "lecture_figures", "NAME", "TITLE"]

@@ -84,12 +84,9 @@ def run(quick: bool = False) -> ExperimentResult:
 
     resolution = 60 if quick else 200
     named = {f"{r['run']} ({r['hyperparameters']})": r for r in table}
-    colors = plots.palette(list(named))
+    colors = plots.palette_of({name: r["optimizer"] for name, r in named.items()})
     diverged = {name: r["diverged_at"] for name, r in named.items()}
-    view = plots.view_box(  # one frame for every figure: start, minimizer, converging runs
-        {name: paths[r["run"]] for name, r in named.items()}, X0, problem.minimizer, diverged
-    )
-    figures = {}
+    figures = {}  # each figure and panel framed on its own run
     for i, (name, row) in enumerate(named.items()):
         status = row["status"]
         steps = row["steps"] if status == "converged" else row["diverged_at"]
@@ -100,7 +97,6 @@ def run(quick: bool = False) -> ExperimentResult:
             minimizer=problem.minimizer,
             title=f"Steep valley: {row['run']}, {status} after {steps} steps",
             resolution=resolution,
-            bounds=view,
             colors=colors,
             diverged=diverged,
         )
@@ -111,9 +107,20 @@ def run(quick: bool = False) -> ExperimentResult:
         minimizer=problem.minimizer,
         title="Steep valley: every optimizer from the origin, one panel each",
         resolution=resolution,
-        bounds=view,
         colors=colors,
         diverged=diverged,
+    )
+    pair = [name for name, r in named.items() if r["run"] in ("GD at lr*", "heavy ball")]
+    steps_of = {name: named[name]["steps"] for name in pair}
+    figures["gd_vs_momentum"] = plots.side_by_side(
+        problem,
+        {f"{name}: {steps_of[name]} steps": paths[named[name]["run"]] for name in pair},
+        start=X0,
+        minimizer=problem.minimizer,
+        title="Steep valley: GD zigzags across the valley, momentum rolls along it "
+        "(same contours, same view)",
+        colors={f"{name}: {steps_of[name]} steps": colors[name] for name in pair},
+        resolution=resolution,
     )
     figures["loss_curves"] = plots.loss_curves(
         {name: losses[r["run"]] for name, r in named.items()},
@@ -121,6 +128,7 @@ def run(quick: bool = False) -> ExperimentResult:
         tol=TOL,
         title="Steep valley: loss - f* against step",
         colors=colors,
+        diverged=diverged,
     )
     linear = [r for r in table if r["predicted_steps"] is not None]
     notes = [

@@ -49,6 +49,7 @@ from .base import (
     new_figure,
     optimizer_color,
     palette,
+    palette_of,
     save_figure,
     style,
 )
@@ -60,6 +61,7 @@ from .curves import (
     rate_curves,
     steps_curves,
 )
+from .lecture import factors_vs_eigenvalue, heavy_ball_map, heavy_ball_roots, side_by_side
 from .networks import cka_layers, sharpness_curves, training_curves
 from .noise import batch_size_curves, floor_curves, noisy_loss_curves
 from .paths import (
@@ -85,6 +87,7 @@ __all__ = [
     "new_figure",
     "optimizer_color",
     "palette",
+    "palette_of",
     "save_figure",
     "style",
     "distance_floor",
@@ -96,6 +99,10 @@ __all__ = [
     "noisy_loss_curves",
     "rate_curves",
     "steps_curves",
+    "factors_vs_eigenvalue",
+    "heavy_ball_map",
+    "heavy_ball_roots",
+    "side_by_side",
     "cka_layers",
     "sharpness_curves",
     "training_curves",

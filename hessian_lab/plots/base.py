@@ -102,6 +102,15 @@ def palette(names: Sequence[str], colors: Mapping[str, str] | None = None) -> di
     return out
 
 
+def palette_of(optimizers: Mapping[str, str]) -> dict[str, str]:
+    """``{label: colour}`` for runs whose optimizer is known rather than read from the label
+    (``{"optimal heavy ball": "momentum"}``): the catalog colour of each, shades for
+    further runs of the same optimizer, a spare colour for a name not in the catalog."""
+    keys = {label: f"{name} #{i}" for i, (label, name) in enumerate(optimizers.items())}
+    shades = palette(list(keys.values()))
+    return {label: shades[key] for label, key in keys.items()}
+
+
 def _entries():
     from .. import catalog
 

@@ -6,7 +6,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .base import ZERO_LABEL, _legend_below, _title, new_figure, palette
+from .base import ZERO_LABEL, _legend_below, _title, _wrap, new_figure, palette
+
+#: marker shapes of runs with only a few points (a one-step Newton run)
+SHAPES = ("o", "s", "D", "^", "P", "X")
 
 
 def finished(history) -> np.ndarray:
@@ -52,6 +55,8 @@ def loss_curves(
     ceiling = 1e3 * max(starts) if starts else None
     what = "f - f*" if min_value is not None else "f"
     zero_marked = False
+    short = 0  # runs of a few points get their own marker, larger first: overlaps show
+    zeros = 0  # zero marks stack up from the bottom edge: one per run, none hidden
     for name, gap in gaps.items():
         zero = np.flatnonzero(gap <= 0)
         positive = np.where(gap > 0, gap, np.nan)
@@ -69,9 +74,12 @@ def loss_curves(
             positive,
             label=label,
             color=colors[name],
-            marker="o" if few else None,
-            markersize=4,
+            marker=SHAPES[short % len(SHAPES)] if few else None,
+            markersize=max(4.0, 13.0 - 2.5 * short) if few else 4,
+            markerfacecolor="none" if few else None,
+            markeredgewidth=2 if few else None,
         )
+        short += few
         shown = np.flatnonzero(np.isfinite(positive))
         if (name in diverged or blew_up) and shown.size and not zero.size:
             end = shown[-1]
@@ -80,7 +88,7 @@ def loss_curves(
         if zero.size:
             ax.plot(
                 [zero[0]],
-                [0.03],
+                [0.03 + 0.05 * zeros],
                 "v",
                 color=colors[name],
                 markersize=9,
@@ -89,6 +97,7 @@ def loss_curves(
                 clip_on=False,
             )
             zero_marked = True
+            zeros += 1
     if tol is not None:
         ax.axhline(tol, color="gray", linestyle=":", label=f"tolerance {tol:g}")
     ax.set_yscale("log")
@@ -116,34 +125,59 @@ def rate_curves(
     title: str = "Contraction factors of gradient descent",
     measured=None,
 ):
-    """Contraction factors against the learning rate with ``lr*``/``R*``/``lr_max`` marked.
+    """Contraction factors against the learning rate, in two panels: the factors themselves
+    (left, the stability line ``|r| = 1``) and their distance to 1, ``1 - |r|``, on a log
+    axis (right), where ``R*`` stays apart from 1 however close to it it is
+    (``1 - R* = 2/(kappa + 1)``). ``lr*``, ``R*`` and ``lr_max`` are marked in both.
 
-    ``measured`` is ``(lr, rate, label)``: measured rates drawn as black dots.
+    ``curves``: ``{label: (len(lr),)}``; the last is drawn black and thick (the overall
+    rate ``R``). ``measured`` is ``(lr, rate, label)``: measured rates as black dots.
     """
-    fig, ax = new_figure(figsize=(7.0, 5.4))
+    fig, _ = new_figure(figsize=(11.0, 5.2), axes=False)
+    left, right = fig.subplots(1, 2)
     lr = np.asarray(lr, dtype=float)
-    for name, values in curves.items():
-        ax.plot(lr, np.asarray(values, float), label=name, linewidth=1.5)
-    ax.axhline(1.0, color="gray", linestyle=":", label="stability limit |r| = 1")
-    if lr_max is not None:
-        ax.axvline(lr_max, color="red", linestyle="--", label=f"lr_max = {lr_max:.4g}")
+    names = list(curves)
+    colours = palette(names[:-1])
+    values_all = []
+    for i, name in enumerate(names):
+        values = np.asarray(curves[name], float)
+        values_all.append(values)
+        last = i == len(names) - 1
+        style = dict(color="black", linewidth=2.6) if last else dict(color=colours[name])
+        left.plot(lr, values, label=name, **style)
+        with np.errstate(invalid="ignore"):
+            gap = np.where(values < 1, 1 - values, np.nan)
+        right.plot(lr, gap, **style)
+    left.axhline(1.0, color="gray", linestyle=":", label="stability limit |r| = 1")
+    for ax in (left, right):
+        if lr_max is not None:
+            ax.axvline(lr_max, color="red", linestyle="--",
+                       label=None if ax is right else rf"$\eta_{{\max}}$ = {lr_max:.4g}")
+        ax.set_xlabel(r"learning rate $\eta$")
+        ax.grid(True, which="both", alpha=0.3)
     if lr_opt is not None and rate_opt is not None:
-        ax.plot(
-            lr_opt,
-            rate_opt,
-            "*",
-            color="black",
-            markersize=14,
-            label=f"lr* = {lr_opt:.4g}, R* = {rate_opt:.4g}",
-        )
+        star = dict(marker="*", color="black", markeredgecolor="white", markersize=16,
+                    linestyle="", zorder=5)
+        left.plot(lr_opt, rate_opt, label=rf"$\eta^*$ = {lr_opt:.4g}, $R^*$ = {rate_opt:.4g}",
+                  **star)
+        right.plot(lr_opt, 1 - rate_opt, **star)
+        right.annotate(rf"$1 - R^*$ = {1 - rate_opt:.3g}", (lr_opt, 1 - rate_opt),
+                       xytext=(8, -14), textcoords="offset points")
     if measured is not None:
         m_lr, m_rate, m_label = measured
-        ax.plot(m_lr, m_rate, "o", color="black", markersize=4, label=m_label)
-    ax.set_xlabel("learning rate lr")
-    ax.set_ylabel("contraction factor per step")
-    ax.set_ylim(0, 2)
-    _title(fig, ax, title)
-    ax.grid(True, alpha=0.3)
+        m_lr, m_rate = np.asarray(m_lr, float), np.asarray(m_rate, float)
+        left.plot(m_lr, m_rate, "o", color="black", markersize=4, label=m_label)
+        with np.errstate(invalid="ignore"):
+            right.plot(m_lr, np.where(m_rate < 1, 1 - m_rate, np.nan), "o", color="black",
+                       markersize=4)
+    top = max(float(np.nanmax(v)) for v in values_all) if values_all else 2.0
+    left.set_ylim(0, min(max(1.25, top * 1.05), 2.0))
+    left.set_ylabel("contraction factor per step |r|")
+    right.set_yscale("log")
+    right.set_ylabel("distance to 1: 1 - |r| (log scale)")
+    left.set_title("factors", fontsize="medium")
+    right.set_title(r"how far below 1 ($R^*$ beside 1)", fontsize="medium")
+    fig.suptitle(_wrap(title, fig))
     _legend_below(fig)
     return fig
 
@@ -157,13 +191,16 @@ def steps_curves(
     budget: float | None = None,
     log_x: bool = True,
     colors: Mapping[str, str] | None = None,
+    guides: Mapping[str, tuple[float, float, float]] | None = None,
 ):
     """Steps against a problem parameter (kappa, a scale), log-log, one colour per method.
 
     ``series`` is ``{method: {"measured": [...], "predicted": [...]}}`` (``predicted``
     optional, NaN where there is none): measured as dots on a line, predicted as crosses
     on a dashed line of the same colour. A measured NaN (not reached) is drawn as an open
-    triangle on the ``budget`` line.
+    triangle on the ``budget`` line (drawn only then: it would stretch the log axis).
+    ``guides`` ``{label: (slope, x, y)}`` draws gray guide lines ``y * (x'/x)^slope``
+    through ``(x, y)`` (``"O(kappa)": (1, 10, 120)``).
     """
     fig, ax = new_figure(figsize=(7.0, 5.4))
     x = np.asarray(x, dtype=float)
@@ -187,8 +224,16 @@ def steps_curves(
                 markersize=9,
                 label=f"{name}: not within {budget:g} steps",
             )
-    if budget is not None:
+    unreached = any(
+        (~np.isfinite(np.asarray(v["measured"], dtype=float))).any() for v in series.values()
+    )
+    if budget is not None and unreached:
         ax.axhline(budget, color="gray", linestyle=":", label=f"step budget {budget:g}")
+    for (label, (slope, gx, gy)), dash in zip(
+        (guides or {}).items(), ((0, (6, 3)), (0, (1, 2)), (0, (4, 2, 1, 2))), strict=False
+    ):
+        ax.plot(x, gy * (x / gx) ** slope, color="gray", linewidth=2.2, linestyle=dash,
+                label=label, zorder=1)
     if log_x:
         ax.set_xscale("log")
     ax.set_yscale("log")

@@ -21,6 +21,9 @@ from .base import LEGEND_CHARS, PANELS_ABOVE, _legend_below, _title, _wrap, new_
 GROWTH = 2.5
 #: the view's width / height once its short side is widened (equal-aspect figures)
 BOX_ASPECT = (1.3, 2.0)
+#: how a marked event on a path (the hand-over step) is drawn
+EVENT_STYLE = dict(marker="s", markersize=11, markerfacecolor="white", markeredgecolor="black",
+                   markeredgewidth=2.5)
 #: widest small-multiples figure, inches (the talk style fixes its own width)
 MAX_WIDTH = 15.0
 #: ``n`` panels -> ``(rows, columns)``, laid out landscape
@@ -165,8 +168,9 @@ class _PathScene:
     levels and colour scale (the same for every panel), and the drawing of one panel."""
 
     def __init__(self, problem, paths, start, minimizer, bounds, resolution, colors, diverged,
-                 equal_aspect=True):
+                 equal_aspect=True, events=None):
         self.problem = problem
+        self.events = {name: dict(marks) for name, marks in (events or {}).items()}
         self.paths = {name: _as_path(p) for name, p in paths.items()}
         self.start, self.minimizer = _point(start), _point(minimizer)
         self.diverging = diverging_paths(self.paths, start, minimizer, diverged)
@@ -247,6 +251,8 @@ class _PathScene:
                 Line2D([], [], color="red", marker="*", markersize=12, linestyle="",
                        label="minimizer")
             )
+        texts = dict.fromkeys(t for marks in self.events.values() for t in marks.values())
+        out += [Line2D([], [], linestyle="", label=t, **EVENT_STYLE) for t in texts]
         return out
 
     def prepare(self, ax, low, high, labels) -> None:
@@ -279,7 +285,15 @@ class _PathScene:
             self.draw_path(ax, name, low, high)
         self.marks(ax)
 
+    def draw_events(self, ax, name: str) -> None:
+        p = self.paths[name]
+        for index, text in self.events.get(name, {}).items():
+            if 0 <= index < len(p):
+                style = dict(EVENT_STYLE, markeredgecolor=self.colors[name])
+                ax.plot(*p[index], linestyle="", label=text, zorder=6, **style)
+
     def draw_path(self, ax, name: str, low, high) -> None:
+        self.draw_events(ax, name)
         p, color = self.paths[name], self.colors[name]
         label = self.label(name)
         style = dict(marker=".", markersize=3, linewidth=1.3, color=color, zorder=3)
@@ -350,6 +364,7 @@ def contour_paths(
     diverged: Mapping[str, int | None] | None = None,
     equal_aspect: bool = True,
     panels: bool | None = None,
+    events: Mapping[str, Mapping[int, str]] | None = None,
 ):
     """Log-spaced contours of ``f - f*`` for a 2-D ``problem`` with every ``(T, 2)`` path on them.
 
@@ -359,17 +374,19 @@ def contour_paths(
     detected), widened along its short side to a landscape panel; a diverging path is cut
     where it leaves the view and ends in an arrow. ``panels`` (default: more than three
     paths) draws one panel per path instead (:func:`contour_panels`). Put hyperparameters
-    in the names: they are the legend.
+    in the names: they are the legend. ``events`` ``{name: {step: text}}`` marks steps of a
+    path (a white square in the path's colour; the text is its legend entry), e.g.
+    ``{"A then B": {8: "hand-over after 8 steps"}}``.
     """
     if panels is None:
         panels = len(paths) > PANELS_ABOVE
     if panels:
         return contour_panels(
             problem, paths, start, minimizer, title, labels, resolution, bounds, colors,
-            diverged, equal_aspect,
+            diverged, equal_aspect, events,
         )
     scene = _PathScene(problem, paths, start, minimizer, bounds, resolution, colors, diverged,
-                       equal_aspect)
+                       equal_aspect, events)
     low, high = scene.view(scene.paths)
     scene.set_levels([(low, high)])
     ratio = _box_ratio(low, high, equal_aspect)
@@ -396,6 +413,7 @@ def contour_panels(
     colors: Mapping[str, str] | None = None,
     diverged: Mapping[str, int | None] | None = None,
     equal_aspect: bool = True,
+    events: Mapping[str, Mapping[int, str]] | None = None,
 ):
     """Small multiples, laid out landscape: one panel per path, each framed on its own path
     (with the start and the minimizer), over contours with the same levels and colour bar.
@@ -406,7 +424,7 @@ def contour_panels(
     from matplotlib.ticker import MaxNLocator
 
     scene = _PathScene(problem, paths, start, minimizer, bounds, resolution, colors, diverged,
-                       equal_aspect)
+                       equal_aspect, events)
     names = list(scene.paths)
     n = max(1, len(names))
     nrows, ncols = panel_grid(n)
