@@ -151,3 +151,11 @@ def test_readme_text_forms_block_runs_and_shows_what_it_says():
     assert scope["quad"].dim == 50 and scope["mine"].dim == 2
     with pytest.raises(SpecError, match="--kappa must be a finite number >= 1"):
         exec(refused, scope)  # noqa: S102
+
+
+def test_description_shows_a_default_weight_decay():
+    """AdamW's table row names its default decay: its steps are those of another problem,
+    pulled towards the origin."""
+    assert spec.resolve_optimizer("adamw").describe() == "lr=0.05, weight_decay=0.01 (default)"
+    assert spec.resolve_optimizer("adam").describe() == "lr=0.05"
+    assert spec.resolve_optimizer("adamw:weight_decay=0").describe() == "lr=0.05, weight_decay=0"

@@ -88,11 +88,15 @@ class ResolvedOptimizer:
     spec: str  # a spec that rebuilds it exactly
 
     def describe(self) -> str:
-        """``lr=0.0198 (lr_opt), beta=0.9`` for the given / chosen hyperparameters."""
+        """``lr=0.0198 (lr_opt), beta=0.9`` for the given / chosen hyperparameters, plus a
+        class default that changes the problem solved (AdamW's ``weight_decay=0.01``)."""
         parts = []
         for key, text in self.sources.items():
             shown = _shown(self.values[key], "{:.4g}")
             parts.append(f"{key}={shown}" + (f" ({text})" if text != shown else ""))
+        decay = self.values.get("weight_decay")
+        if "weight_decay" not in self.sources and decay:
+            parts.append(f"weight_decay={_shown(decay, '{:.4g}')} (default)")
         return ", ".join(parts) if parts else "(library defaults)"
 
 

@@ -31,7 +31,7 @@ from hessian_lab.theory import predict, predicted_path
 np.set_printoptions(precision=4, suppress=True)
 plt.rcParams.update({"figure.figsize": (7, 4.5), "axes.grid": True, "grid.alpha": 0.3,
                      "figure.constrained_layout.use": True})   # no clipped labels
-COLORS = plots.palette(hl.catalog.names())   # one colour per optimizer, the same in every figure
+COLORS = {entry.name: entry.color for entry in hl.catalog.entries()}   # one colour per optimizer
 
 
 def tex(expr):

@@ -151,7 +151,7 @@ def notebook_02():
             # the largest stable learning rate of each beta row, read off the predicted rates
             return np.array([lr_grid[row < 1].max() for row in rate])
 
-        fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True, layout="constrained")
+        fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True, layout="constrained")
         panels = [
             (axes[0], "heavy ball", rate_hb, steps_hb, 2 * (1 + beta_grid) / 100, (q["lr_hb_opt"], q["beta_hb_opt"])),
             (axes[1], "Nesterov", rate_nag, steps_nag, 2 * (1 + beta_grid) / ((1 + 2 * beta_grid) * 100),
