@@ -91,6 +91,13 @@ _ENTRIES = (
         "SGD and AdaHessian solutions, across seeds and against the initialization",
         "digits_similarity",
     ),
+    Experiment(
+        "batch-size",
+        "the noisy quadratic model (lambda_i = 1/i, S = H): steps to a target against batch "
+        "size for SGD, momentum, diag(H)^-p preconditioning and Adam, iterate averaging; "
+        "then the digits CNN with SGD (momentum) and Adam",
+        "batch_size",
+    ),
 )
 
 #: name -> experiment, the classic studies first (the steep valley).
