@@ -186,10 +186,10 @@ def notebook_01():
         assert np.all(np.sign(steep[1:, 1]) == -np.sign(steep[:-1, 1]))       # η*: zig-zag
         assert sweep.status[2] == "diverged" and abs(1 - 1.01 * q["lr_max"] * 100) > 1   # |r| > 1
 
-        paths = {label: sweep.x_history[:60, b, :] for b, label in enumerate(labels)}
+        paths = {label: sweep.x_history[: sweep.steps[b] + 1, b, :] for b, label in enumerate(labels)}   # every step
         plots.contour_paths(valley, paths, start=x0, minimizer=valley.minimizer, panels=True,
                             diverged={"GD at 1.01 η_max": int(sweep.diverged_at[2])},
-                            title="Steep valley, λ = (1, 100): the first 60 GD steps",
+                            title="Steep valley, λ = (1, 100): GD at three step sizes, every step",
                             resolution=120)
         """),
         md(r"""

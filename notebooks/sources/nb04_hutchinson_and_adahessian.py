@@ -280,8 +280,12 @@ def notebook_04():
         w, b = neuron.variables
         H_start = neuron.hessian_exprs.subs({w: -2, b: -2}).evalf(4)
         display(Math(r"\nabla^2 f(-2, -2) = " + sp.latex(H_start)))
-        print("eigenvalues:", np.linalg.eigvalsh(np.array(H_start, dtype=float)))
-        print("gradient at the start:", neuron.grad(np.array([[-2.0, -2.0]]))[0])
+        eigenvalues = np.linalg.eigvalsh(np.array(H_start, dtype=float))
+        gradient = neuron.grad(np.array([[-2.0, -2.0]]))[0]
+        print("eigenvalues:", eigenvalues)
+        print("gradient at the start:", gradient)
+        assert eigenvalues.min() < 0                                        # not positive definite
+        assert np.abs(eigenvalues).max() < 0.05 and np.linalg.norm(gradient) < 0.05   # tiny curvature and gradient
         """),
         md(r"""
         The package's `sigmoid-neuron` experiment: 200 epochs (full batch, one step per epoch)
@@ -291,6 +295,8 @@ def notebook_04():
         neuron_runs = run_experiment("sigmoid-neuron")
         assert neuron_runs.data["epochs"] == 200
         print(neuron_runs.table_markdown())
+        final = {row["optimizer"]: row["final loss"] for row in neuron_runs.table}
+        assert final["AdaHessian"] < final["Adam"] < final["GD"]       # the curvature-scaled step gets furthest
         neuron_runs.figures["loss_curves"]
         """),
         code("""
