@@ -12,7 +12,10 @@ default; the start is part of the lesson:
   curved valley floor;
 - ``double-well``: ``(x^2-1)^2 + y^2/2`` from ``(-1.8, 0.5)``, on the outer wall of the left
   well (minima ``(+-1, 0)``, a saddle at the origin): a large step or momentum can carry
-  a run over the saddle into the other well.
+  a run over the saddle into the other well;
+- ``himmelblau``: ``(x^2+y-11)^2 + (x+y^2-7)^2`` from ``(0, 0.5)``: four minima whose
+  basins are curved regions of the plane; from this start heavy ball and AdaHessian end
+  in different minima (the ``cross-init`` experiment's start).
 
 Standard library only (``hessian-lab --help`` lists the names); :meth:`Preset.build`
 imports the problem's module on first use.
@@ -61,6 +64,12 @@ PRESETS: dict[str, Preset] = {
             "expression:double_well",
             (-1.8, 0.5),
             "two minima (+-1, 0) and a saddle at the origin",
+        ),
+        Preset(
+            "himmelblau",
+            "himmelblau:himmelblau",
+            (0.0, 0.5),
+            "four minima with curved basins; from (0, 0.5) heavy ball and AdaHessian part ways",
         ),
     )
 }

@@ -147,8 +147,14 @@ def handle_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def draw_plots(jobs: Sequence[tuple[str, Any, Callable[[], Any]]]) -> None:
-    """Build and save each ``(option, path, build)`` figure, after the results are printed.
+def draw_plots(
+    jobs: Sequence[tuple[str, Any, Callable[[], Any]]],
+    style: str = "notebook",
+    dpi: int | None = None,
+) -> None:
+    """Build and save each ``(option, path, build)`` figure, after the results are printed,
+    in presentation ``style`` (:func:`hessian_lab.plots.style`) at ``dpi`` (default: the
+    style's). ``build`` may write the file itself (an animation) and return ``None``.
 
     A figure that fails (drawing or writing) costs one line ``Error: --plot 'p.png': ...``
     on stderr and exit code 1 (EXIT_PLOT_FAILED) once every figure was tried; the table or
@@ -157,9 +163,13 @@ def draw_plots(jobs: Sequence[tuple[str, Any, Callable[[], Any]]]) -> None:
     failed = False
     for what, path, build in jobs:
         try:
-            with warnings.catch_warnings():
+            from .. import plots
+
+            with warnings.catch_warnings(), plots.style(style):
                 warnings.simplefilter("ignore")
-                save_plot(build(), path, what)
+                fig = build()
+                if fig is not None:
+                    save_plot(fig, path, what, dpi)
         except CLIError as error:
             typer.echo(f"Error: {error}", err=True)
             failed = True
@@ -173,12 +183,12 @@ def draw_plots(jobs: Sequence[tuple[str, Any, Callable[[], Any]]]) -> None:
         raise typer.Exit(EXIT_PLOT_FAILED)
 
 
-def save_plot(fig, path, what: str = "--plot") -> None:
+def save_plot(fig, path, what: str = "--plot", dpi: int | None = None) -> None:
     """``plots.save_figure`` with a failure reported as a one-line error naming ``what``."""
     from ..plots import save_figure
 
     try:
-        save_figure(fig, path)
+        save_figure(fig, path, dpi=dpi)
     except OSError as error:
         raise CLIError(
             f"{what} {str(path)!r}: cannot write it ({error.strerror or error})"

@@ -23,6 +23,8 @@ __all__ = [
     "BackendName",
     "Criterion",
     "DType",
+    "FigureFormat",
+    "FigureStyle",
     "Rotation",
     "Spectrum",
 ]
@@ -146,6 +148,37 @@ Config = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
 MaxMemory = Annotated[float, typer.Option(help="Refuse work estimated above this many GB (> 0).")]
+
+# --------------------------------------------------------------------------- figures
+class FigureStyle(str, Enum):
+    notebook = "notebook"
+    talk = "talk"
+    paper = "paper"
+
+
+class FigureFormat(str, Enum):
+    png = "png"
+    svg = "svg"
+    pdf = "pdf"
+
+
+Style = Annotated[
+    FigureStyle,
+    typer.Option(
+        help="Figure presentation: notebook (~900 px wide), talk (16:9, 1920x1080, large "
+        "text for a projector), paper (6.5 in wide, small text, 300 dpi).",
+    ),
+]
+Dpi = Annotated[
+    int | None,
+    typer.Option(
+        min=30, max=1200, help="Pixels per inch of PNG figures [default: the style's].",
+        show_default=False,
+    ),
+]
+Format = Annotated[
+    FigureFormat, typer.Option("--format", help="File type of the figures (vector: svg, pdf).")
+]
 
 # --------------------------------------------------------------------------- gradient noise
 Noise = Annotated[

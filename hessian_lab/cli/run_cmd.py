@@ -25,6 +25,7 @@ from .common import (
     resolve_optimizer,
     settings,
 )
+from .figures import figure_title
 from .parsing import CLIError, check_output_path
 
 HELP = """Run optimizers on one problem and compare them with the theory.
@@ -93,9 +94,20 @@ def run(
         int, typer.Option(min=2, help="With --noise: noise realisations per optimizer.")
     ] = 100,
     noise_seed: opt.NoiseSeed = 0,
+    animate: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="The paths drawn step by step beside the loss curves (2-D problems): .gif, "
+            "or .mp4 where ffmpeg is installed. Long runs are subsampled to at most "
+            "100 frames.",
+        ),
+    ] = None,
+    style: opt.Style = opt.FigureStyle.notebook,
+    dpi: opt.Dpi = None,
     **options,
 ) -> None:
-    from ..plots import FORMATS
+    from ..plots import ANIMATION_FORMATS, FORMATS, check_animation_path
     from .common import as_float
 
     limit = as_float(max_memory_gb, "--max-memory-gb", positive=True)
@@ -103,6 +115,12 @@ def run(
         check_output_path(plot, "--plot", FORMATS)
     if plot3d is not None:
         check_output_path(plot3d, "--plot3d", FORMATS)
+    if animate is not None:
+        check_output_path(animate, "--animate", ANIMATION_FORMATS)
+        try:
+            check_animation_path(animate)
+        except ValueError as error:
+            raise CLIError(f"--animate: {error}") from None
     specs = parse_specs(optimizer or catalog.names())
     built = build_problem(
         problem_choice(ctx.params),
@@ -112,10 +130,14 @@ def run(
     two_d = built.problem.dim == 2
     if plot3d is not None and not two_d:
         raise CLIError(f"--plot3d needs a 2-D problem; this one has dimension {built.problem.dim}")
+    if animate is not None and not two_d:
+        raise CLIError(f"--animate needs a 2-D problem; this one has dimension {built.problem.dim}")
     resolved = [resolve_optimizer(spec, built.quantities) for spec in specs]
     if noise is not None:
-        if plot3d is not None:
-            raise CLIError("--plot3d draws one path; with --noise use --plot (mean and band)")
+        if plot3d is not None or animate is not None:
+            raise CLIError(
+                "--plot3d and --animate draw one path each; with --noise use --plot (mean and band)"
+            )
         gradient_noise = build_noise(noise, batch_size, noise_seed, built.problem)
         memory.check_run(
             built.problem.dim,
@@ -125,15 +147,17 @@ def run(
             False,
             limit,
         )
-        _noisy(built, s, resolved, gradient_noise, rows, json_output, plot)
+        _noisy(built, s, resolved, gradient_noise, rows, json_output, plot, style.value, dpi)
         return
     if batch_size != 1 or noise_seed != 0:
         raise CLIError("--batch-size and --noise-seed need --noise (the gradient noise S)")
-    drawing = plot is not None or plot3d is not None
+    drawing = plot is not None or plot3d is not None or animate is not None
     newton = any(r.name == "newton" for r in resolved)
     rotation, recorded = built.config.get("rotation", "none"), s.max_steps * drawing
     memory.check_run(built.problem.dim, rotation, len(resolved), recorded, newton, limit)
     record = ("loss", "x") if two_d and drawing else (("loss",) if plot is not None else ())
+    if animate is not None:
+        record = ("loss", "x")
 
     from ..studies import compare
 
@@ -168,7 +192,33 @@ def run(
         c.label: c.result.x_history[:, 0, :] for c in study.runs if c.result.x_history is not None
     }
     diverged = {c.label: c.result.row(0)["diverged_at"] for c in study.runs}
-    draw_plots(_plots(built, s.x0, histories, paths, plot, plot3d, s.tol, s.criterion, diverged))
+    jobs = _plots(built, s.x0, histories, paths, plot, plot3d, s.tol, s.criterion, diverged)
+    if animate is not None:
+        jobs.append(_animation(built, s.x0, histories, paths, animate, diverged, dpi))
+    draw_plots(jobs, style.value, dpi)
+
+
+def _animation(built, start, histories, paths, out, diverged, dpi):
+    """The ``--animate`` job: writes its file itself (``draw_plots`` saves nothing)."""
+    from .. import plots
+
+    problem = built.problem
+
+    def build():
+        plots.animate_paths(
+            problem,
+            paths,
+            histories,
+            out,
+            start=start,
+            minimizer=getattr(problem, "minimizer", None),
+            title=f"{figure_title(built)}: the paths step by step",
+            labels=built.labels[:2] if len(built.labels) >= 2 else ("x1", "x2"),
+            diverged=diverged,
+            dpi=dpi,
+        )
+
+    return ("--animate", out, build)
 
 
 def _run_entry(resolved, compared) -> dict[str, Any]:
@@ -203,21 +253,23 @@ def _plots(built, start, histories, paths, plot, plot3d, tol, criterion, diverge
         start=start,
         minimizer=getattr(problem, "minimizer", None),
         labels=labels,
-        title=problem_title(built),
+        title=figure_title(built),
         diverged=diverged,
     )
     jobs = []
     if plot is not None and paths:
         jobs.append(("--plot", plot, lambda: plots.contour_paths(problem, paths, **on_paths)))
     elif plot is not None:
-        title = f"Loss against step: {problem_title(built)}"
+        title = f"Loss against step: {figure_title(built)}"
         target = tol if criterion == "loss" else None
         min_value = getattr(problem, "min_value", None)
         jobs.append(
             (
                 "--plot",
                 plot,
-                lambda: plots.loss_curves(histories, min_value=min_value, tol=target, title=title),
+                lambda: plots.loss_curves(
+                    histories, min_value=min_value, tol=target, title=title, diverged=diverged
+                ),
             )
         )
     if plot3d is not None:
@@ -289,7 +341,9 @@ def _table(document: dict, runs: list[dict], built) -> None:
         console.print(f"[dim]no predictions: {built.quantity_note}[/dim]")
 
 
-def _noisy(built, s, resolved, noise, rows, json_output, plot) -> None:
+def _noisy(
+    built, s, resolved, noise, rows, json_output, plot, style="notebook", dpi=None
+) -> None:
     """``run --noise``: R noisy rows per optimizer beside the exact expected loss."""
     from ..studies import noisy_compare
 
@@ -348,7 +402,9 @@ def _noisy(built, s, resolved, noise, rows, json_output, plot) -> None:
             if e.mean_curve is not None
         }
         title = f"{problem_title(built)}, noisy gradients ({noise.describe()}), {rows} rows"
-        draw_plots([("--plot", plot, lambda: plots.noisy_loss_curves(curves, title=title))])
+        draw_plots(
+            [("--plot", plot, lambda: plots.noisy_loss_curves(curves, title=title))], style, dpi
+        )
 
 
 def _noisy_table(document, resolved, study, built, noise, rows) -> None:

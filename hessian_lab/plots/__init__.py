@@ -62,6 +62,7 @@ from .curves import (
     steps_curves,
 )
 from .lecture import factors_vs_eigenvalue, heavy_ball_map, heavy_ball_roots, side_by_side
+from .motion import ANIMATION_FORMATS, animate_paths, check_animation_path, frame_steps
 from .networks import cka_layers, sharpness_curves, training_curves
 from .noise import batch_size_curves, floor_curves, noisy_loss_curves
 from .paths import (
@@ -75,6 +76,10 @@ from .paths import (
 from .sweeps import sweep_heatmap, sweep_line
 
 __all__ = [
+    "ANIMATION_FORMATS",
+    "animate_paths",
+    "check_animation_path",
+    "frame_steps",
     "DIVERGED_COLOR",
     "FORMATS",
     "MAX_ASPECT",
