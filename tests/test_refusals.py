@@ -151,3 +151,33 @@ def test_a_missing_optimizer_or_problem_is_named():
         hl.run(hl.steep_valley(), None, np.zeros(2))
     with pytest.raises(TypeError, match="problem must be a Problem.*NoneType"):
         hl.run(None, hl.GD(lr=0.1), np.zeros(2))
+
+
+def _xy():
+    import sympy
+
+    return sympy.symbols("x y", real=True)
+
+
+@pytest.mark.parametrize("name", ["floor", "gamma", "ceiling"])
+def test_a_function_without_generated_code_or_derivative_is_refused_at_construction(name):
+    import sympy
+
+    x, y = _xy()
+    with pytest.raises(ValueError, match=name) as info:
+        ExpressionProblem(getattr(sympy, name)(x + 3) + y**2, [x, y])
+    assert "\n" not in str(info.value)
+
+
+def test_max_runs_on_numpy_and_is_refused_by_name_on_torch():
+    pytest.importorskip("torch")
+    import sympy
+
+    import hessian_lab as hl
+
+    x, y = _xy()
+    problem = ExpressionProblem(sympy.Max(x, y) ** 2 + y**2, [x, y])
+    result = hl.run(problem, hl.GD(lr=0.1), np.ones(2), criterion="grad", backend="numpy")
+    assert result.converged.all()
+    with pytest.raises(ValueError, match="Max.*numpy backend only"):
+        hl.run(problem, hl.GD(lr=0.1), np.ones(2), criterion="grad", backend="torch")

@@ -89,6 +89,48 @@ def _evaluate(entries: _Entries, arguments: Sequence, like):
     return out
 
 
+#: the functions the generated code runs on both backends (and what sympy's derivatives of
+#: them give); Max, Min and their derivative Heaviside run on NumPy only (sympy prints
+#: torch.heaviside with a float where torch wants a tensor)
+FUNCTIONS_BOTH = (
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tan",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "Abs",
+    "sign",
+    "sigmoid",
+    "softplus",
+)
+FUNCTIONS_NUMPY_ONLY = ("Max", "Min", "Heaviside")
+
+
+def _short(expression, limit: int = 60) -> str:
+    text = str(expression)
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _function_names(expression) -> set[str]:
+    """Names of the functions applied in ``expression`` (``Max`` is no ``sympy.Function``)."""
+    return {type(f).__name__ for f in expression.atoms(sympy.core.function.Application)}
+
+
+def _refuse_unsupported(expression) -> None:
+    """ValueError naming a function the generated code cannot evaluate (gamma, floor, ...)."""
+    unknown = sorted(_function_names(expression) - set(FUNCTIONS_BOTH + FUNCTIONS_NUMPY_ONLY))
+    if unknown:
+        raise ValueError(
+            f"expression {_short(expression)} uses {', '.join(unknown)}, which the generated "
+            f"code does not support; supported: {', '.join(FUNCTIONS_BOTH)} "
+            f"(and {', '.join(FUNCTIONS_NUMPY_ONLY)} on NumPy)"
+        )
+
+
 class ExpressionProblem(Problem):
     """A problem from a sympy expression or safe text (see :mod:`hessian_lab.expr`).
 
@@ -128,6 +170,7 @@ class ExpressionProblem(Problem):
                 f"expression {expression} has symbols {sorted(map(str, unknown))} that are not "
                 f"variables; variables: {', '.join(map(str, self.variables))}"
             )
+        _refuse_unsupported(expression)
         self.expression = expression
         self.name = name or str(expression)
         self.dim = len(self.variables)
@@ -136,6 +179,14 @@ class ExpressionProblem(Problem):
             [drop_point_masses(expression.diff(x)) if x in used else 0 for x in self.variables]
         )
         self._hessian_entries = self._second_derivatives()  # {(i, j): H_ij}, non-zero only
+        for derivative in [*self.gradient_exprs, *self._hessian_entries.values()]:
+            if derivative.has(sympy.Derivative):
+                (part,) = list(derivative.atoms(sympy.Derivative))[:1]
+                raise ValueError(
+                    f"expression {_short(expression)} cannot be differentiated: sympy leaves "
+                    f"{_short(part)} unevaluated (a step function such as floor has no "
+                    f"derivative to generate)"
+                )
         self.min_value = None if min_value is None else float(min_value)
         self.minimizer = None if minimizer is None else np.asarray(minimizer, dtype=float)
 
@@ -190,6 +241,12 @@ class ExpressionProblem(Problem):
         subexpressions, ...), as no user's name starts with ``_``. Each function reads only
         the columns its entries depend on."""
         modules = "numpy" if backend.name == "numpy" else "torch"
+        numpy_only = sorted(_function_names(self.expression) & set(FUNCTIONS_NUMPY_ONLY))
+        if modules == "torch" and numpy_only:
+            raise ValueError(
+                f"expression {_short(self.expression)} uses {', '.join(numpy_only)}, which "
+                f"runs on the numpy backend only; use backend 'numpy'"
+            )
         d = self.dim
         used = [i for i, x in enumerate(self.variables) if x in self.expression.free_symbols]
         # argument k of a generated function: column k of X (k < d), of V (k >= d)
