@@ -7,7 +7,9 @@ vector hyperparameters, so a whole sweep is one call. After every update the cri
 checked at the new iterate:
 
 - ``loss``: ``f(x) - f* <= tol``;
-- ``distance``: ``||x - x*||_2 <= tol`` (needs a unique minimizer);
+- ``distance``: ``min_i ||x - x*_i||_2 <= tol``, the distance to the nearest known
+  minimizer (``problem.minima`` ``(m, d)`` where the problem lists several, as the
+  double well and Himmelblau do; else ``problem.minimizer``);
 - ``grad``: ``||grad f(x)||_2 <= tol``.
 
 ``steps`` counts updates until the criterion first holds (0 if ``x0`` satisfies it). A row
@@ -168,6 +170,18 @@ def _batch_x0(x0, batch: int, backend: Backend | None, dtype: str | None):
     return broadcast_copy(X, (max(batch, X.shape[0]), X.shape[1])), backend
 
 
+def known_minimizers(problem):
+    """Every minimizer the problem knows, ``(m, d)`` host floats, or None: ``minima`` where
+    it lists several (``(m, d)``), else its one ``minimizer`` as ``(1, d)``."""
+    minima = getattr(problem, "minima", None)
+    if minima is not None:
+        return np.asarray(minima, dtype=np.float64).reshape(-1, problem.dim)
+    minimizer = getattr(problem, "minimizer", None)
+    if minimizer is None:
+        return None
+    return np.asarray(minimizer, dtype=np.float64).reshape(1, problem.dim)
+
+
 def _criterion_needs(problem, criterion: str):
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}; got {criterion!r}")
@@ -176,7 +190,7 @@ def _criterion_needs(problem, criterion: str):
             "criterion 'loss' needs the minimum value f*, which this problem does not have "
             "(not bounded below, or unknown): use criterion 'grad'"
         )
-    if criterion == "distance" and getattr(problem, "minimizer", None) is None:
+    if criterion == "distance" and known_minimizers(problem) is None:
         raise ValueError(
             "criterion 'distance' needs a unique minimizer, which this problem does not have "
             "(a zero or negative eigenvalue, or unknown): use criterion 'loss' or 'grad'"
@@ -338,8 +352,8 @@ class _Loop:
         self.buffers = None  # see chunk_buffers
         self.f_dtype = None
         self.target = None
-        if criterion == "distance":
-            self.target = backend.asarray(problem.minimizer)
+        if criterion == "distance":  # (m, d): every known minimizer
+            self.target = backend.asarray(known_minimizers(problem))
         self.min_value = getattr(problem, "min_value", None)
         self.on_torch = backend.name == "torch"
         self.on_gpu = self.on_torch and not str(backend.device).startswith("cpu")
@@ -389,8 +403,14 @@ class _Loop:
         xp = self.xp
         if self.criterion == "loss":
             return f_chunk if self.min_value == 0 else f_chunk - self.min_value
-        R = G_chunk if self.criterion == "grad" else X_chunk - self.target
-        return xp.sqrt(row_sums(R * R))  # the same bits for a row in any batch layout
+        if self.criterion == "grad":
+            return xp.sqrt(row_sums(G_chunk * G_chunk))  # the same bits in any batch layout
+        nearest = None  # the distance to the nearest minimizer, elementwise
+        for i in range(self.target.shape[0]):
+            R = X_chunk - self.target[i]
+            distance = xp.sqrt(row_sums(R * R))
+            nearest = distance if nearest is None else xp.minimum(nearest, distance)
+        return nearest
 
     def settle(self, t: int, X_chunk, f_chunk, G_chunk, X, G) -> None:
         """Check the chunk of iterates from step ``t`` on; retire the rows that finished.

@@ -181,3 +181,28 @@ def test_max_runs_on_numpy_and_is_refused_by_name_on_torch():
     assert result.converged.all()
     with pytest.raises(ValueError, match="Max.*numpy backend only"):
         hl.run(problem, hl.GD(lr=0.1), np.ones(2), criterion="grad", backend="torch")
+
+
+@pytest.mark.parametrize("start", [(-0.5, 0.3), (0.5, -0.3)])
+def test_the_distance_criterion_knows_both_wells(start):
+    import hessian_lab as hl
+    from hessian_lab.problems.expression import double_well
+
+    result = hl.run(double_well(), hl.GD(lr=0.05), np.array(start), criterion="distance", tol=1e-6)
+    assert result.converged.all()
+    well = np.array([np.sign(start[0]), 0.0])
+    assert np.linalg.norm(hl.backend.to_numpy(result.x)[0] - well) <= 1e-6
+    assert result.final_criterion[0] <= 1e-6
+
+
+def test_the_distance_criterion_is_the_nearest_of_himmelblaus_four_minima():
+    import hessian_lab as hl
+    from hessian_lab.problems.himmelblau import himmelblau
+
+    problem = himmelblau()
+    starts = problem.minima + 0.05  # near each minimum in turn
+    result = hl.run(problem, hl.GD(lr=0.005), starts, criterion="distance", tol=1e-6)
+    assert result.converged.all()
+    X = hl.backend.to_numpy(result.x)
+    nearest = np.linalg.norm(X[:, None, :] - problem.minima[None], axis=-1).min(axis=1)
+    np.testing.assert_allclose(result.final_criterion, nearest, rtol=1e-12, atol=0)
