@@ -62,6 +62,31 @@ FLOAT64_MAX = 1.7976931348623157e308  # the largest |constant| an objective may 
 
 CONSTANTS = ("pi", "e", "E")  # E: sympy's printed name of e
 
+
+def numeric_softplus(u):
+    """``log(1 + e^u)`` as ``max(u, 0) + log1p(exp(-|u|))``: never overflows; a float or a
+    NumPy / torch array (array API). The generated code of ``softplus`` runs this."""
+    if isinstance(u, (int, float)):
+        return max(u, 0.0) + math.log1p(math.exp(-abs(u)))
+    from array_api_compat import array_namespace
+
+    xp = array_namespace(u)
+    return xp.where(u > 0, u, u * 0) + xp.log1p(xp.exp(-xp.abs(u)))
+
+
+def numeric_sigmoid(u):
+    """``1/(1 + e^-u)`` as ``1/(1 + e)`` for ``u >= 0`` and ``e/(1 + e)`` below, with
+    ``e = exp(-|u|)``: never overflows; a float or a NumPy / torch array."""
+    if isinstance(u, (int, float)):
+        e = math.exp(-abs(u))
+        return 1.0 / (1.0 + e) if u >= 0 else e / (1.0 + e)
+    from array_api_compat import array_namespace
+
+    xp = array_namespace(u)
+    e = xp.exp(-xp.abs(u))
+    return xp.where(u >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
 # name -> (name of the sympy builder, float builder); one argument each. sympy is imported
 # only when a sympy expression is built: the float walker (CLI hyperparameters) never needs it.
 FUNCTIONS: dict[str, tuple[str, Callable[[float], float]]] = {
@@ -77,19 +102,20 @@ FUNCTIONS: dict[str, tuple[str, Callable[[float], float]]] = {
     "tanh": ("tanh", math.tanh),
     "abs": ("Abs", abs),
     "Abs": ("Abs", abs),  # sympy's own spelling, so printed expressions parse back
-    "sigmoid": ("sigmoid", lambda x: 1.0 / (1.0 + math.exp(-x))),
-    "softplus": ("softplus", lambda x: math.log1p(math.exp(x))),
+    "sigmoid": ("sigmoid", lambda x: numeric_sigmoid(x)),
+    "softplus": ("softplus", lambda x: numeric_softplus(x)),
 }
 
 
 def _sympy_builder(name: str) -> Callable[[Any], Any]:
-    """The sympy function called ``name`` (``sigmoid``, ``softplus``: composed here)."""
+    """The sympy function called ``name`` (``sigmoid``, ``softplus``: our own, overflow-safe
+    functions from :mod:`hessian_lab.symbolic.functions`)."""
     import sympy
 
-    if name == "sigmoid":
-        return lambda x: 1 / (1 + sympy.exp(-x))
-    if name == "softplus":
-        return lambda x: sympy.log(1 + sympy.exp(x))
+    if name in ("sigmoid", "softplus"):  # overflow-safe functions of their own
+        from .symbolic import functions
+
+        return getattr(functions, name)
     return getattr(sympy, name)
 
 

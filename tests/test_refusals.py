@@ -206,3 +206,42 @@ def test_the_distance_criterion_is_the_nearest_of_himmelblaus_four_minima():
     X = hl.backend.to_numpy(result.x)
     nearest = np.linalg.norm(X[:, None, :] - problem.minima[None], axis=-1).min(axis=1)
     np.testing.assert_allclose(result.final_criterion, nearest, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_softplus_and_sigmoid_do_not_overflow_far_from_zero(backend):
+    if backend == "torch":
+        pytest.importorskip("torch")
+    import hessian_lab as hl
+    from hessian_lab.backend import to_numpy
+    from hessian_lab.problems.expression import sigmoid_neuron
+
+    problem = ExpressionProblem("softplus(x) + x**2/2", "x")
+    # f'(x) = sigmoid(x) + x = 0 at x* = -0.4011 (sigmoid(x*) = -x*)
+    result = hl.run(problem, hl.GD(lr=0.5), np.array([800.0]), criterion="grad", backend=backend)
+    assert result.converged.all() and result.steps[0] > 1
+    x_star = float(to_numpy(result.x)[0, 0])
+    assert abs(1 / (1 + np.exp(-x_star)) + x_star) <= 1e-6
+    f, g = problem.value_and_grad(hl.backend.get_backend(backend).asarray([[800.0], [-800.0]]))
+    np.testing.assert_allclose(to_numpy(f), [800.0 + 320000.0, 320000.0], rtol=1e-15)
+    np.testing.assert_allclose(to_numpy(g)[:, 0], [801.0, -800.0], rtol=1e-15)
+    neuron = sigmoid_neuron()
+    far = hl.run(neuron, hl.GD(lr=0.1), np.array([-300.0, -300.0]), backend=backend, max_steps=20)
+    assert far.status[0] == "max_steps" and np.isfinite(far.final_loss).all()
+    assert far.final_loss[0] == pytest.approx(0.2**2 + 0.9**2)  # both outputs ~ 0: a plateau
+
+
+def test_the_overflow_safe_forms_equal_the_textbook_ones_where_those_are_finite():
+    import sympy
+
+    from hessian_lab.problems.expression import ExpressionProblem as EP
+
+    u = np.linspace(-30, 30, 61)[:, None]
+    safe = EP("softplus(x) + sigmoid(x)", "x")
+    x = sympy.Symbol("x", real=True)
+    textbook = EP(sympy.log(1 + sympy.exp(x)) + 1 / (1 + sympy.exp(-x)), [x])
+    for kind in ("loss", "grad", "hessian_diagonal"):
+        # the textbook Hessian cancels near |u| = 30 (its error is ~1e-16 absolute)
+        np.testing.assert_allclose(
+            getattr(safe, kind)(u), getattr(textbook, kind)(u), rtol=1e-12, atol=1e-15
+        )

@@ -314,9 +314,11 @@ def sigmoid_neuron(
     """
     if len(inputs) != len(targets) or not inputs:
         raise ValueError("inputs and targets must be non-empty and of equal length")
+    from ..symbolic.functions import sigmoid  # overflow-safe: from (-300, -300) as well
+
     w, b = symbols_for(("w", "b"))
     loss = sum(
-        (1 / (1 + sympy.exp(-(w * sympy.nsimplify(x) + b))) - sympy.nsimplify(y)) ** 2
+        (sigmoid(w * sympy.nsimplify(x) + b) - sympy.nsimplify(y)) ** 2
         for x, y in zip(inputs, targets, strict=True)
     )
     minimizer = None
