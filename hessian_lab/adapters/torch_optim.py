@@ -163,8 +163,12 @@ class _Runner:
             )
         return opt
 
-    def closure_for(self, problem, params):
-        """A closure over ``params`` (the unit's running rows) in the torch idiom."""
+    def closure_for(self, problem, params, known=None):
+        """A closure over ``params`` (the unit's running rows) in the torch idiom.
+
+        ``known``: ``(losses, grads)`` NumPy rows of ``params`` already evaluated (the
+        batch's, one call for every row); their gradients become ``p.grad`` at once.
+        """
         import torch
 
         create_graph = self.adapter.create_graph
@@ -209,17 +213,29 @@ class _Runner:
                 return fresh
             return evaluate()
 
-        evaluate(with_loss=False)
+        if known is None:
+            evaluate(with_loss=False)
+            return closure
+        losses, grads = known
+        self.closure_calls += 1
+        for p, g in zip(params, grads, strict=True):
+            p.grad = torch.from_numpy(g.reshape(p.shape))
+        cache["versions"] = [p._version for p in params]
+        cache["loss"] = torch.tensor(float(losses.sum()), dtype=params[0].dtype)
         return closure
 
     def step(self, X, rows: np.ndarray, problem):
         import torch
 
-        active = set(rows.tolist())
+        active = {b: i for i, b in enumerate(rows.tolist())}
         host = np.asarray(to_numpy(X))
         with torch.no_grad():
             for i, b in enumerate(rows.tolist()):
                 self.params[b].copy_(torch.as_tensor(host[i]).reshape(self.shape))
+        batch = None
+        if not self.adapter.create_graph:  # every row's loss and gradient in one call
+            with np.errstate(all="ignore"):
+                batch = problem.value_and_grad(host.copy())
         for unit in self.units:
             running = [self.params[b] for b in unit.rows if b in active]
             if not running:
@@ -227,9 +243,13 @@ class _Runner:
             for b in unit.rows:
                 if b not in active:
                     self.params[b].grad = None
+            known = None
+            if batch is not None:
+                at = [active[b] for b in unit.rows if b in active]
+                known = (np.asarray(batch[0])[at], np.asarray(batch[1])[at])
 
-            def one_step(unit=unit, running=running):
-                closure = self.closure_for(problem, running)
+            def one_step(unit=unit, running=running, known=known):
+                closure = self.closure_for(problem, running, known)
                 if self.adapter.each_step is not None:
                     self.adapter.each_step(unit.optimizer, self.t)
                 if unit.takes_closure:

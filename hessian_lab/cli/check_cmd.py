@@ -92,7 +92,7 @@ def check(
         str | None,
         typer.Option(help="Non-quadratic problems to converge on: rosenbrock,beale."),
     ] = None,
-    examples: Annotated[int, typer.Option(min=1, help="Drawn examples per invariant.")] = 20,
+    examples: Annotated[int, typer.Option(min=1, help="Drawn examples per invariant.")] = 12,
     seed: Annotated[
         int, typer.Option(min=0, max=2**32 - 1, help="Seeds the search and the optimizer.")
     ] = 0,

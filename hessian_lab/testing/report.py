@@ -260,7 +260,7 @@ def check_optimizer(
     like: Any = None,
     like_kwargs: dict[str, Any] | None = None,
     assume: Iterable[str] = (),
-    examples: int = 20,
+    examples: int = 12,
     seed: int = 0,
     steps: int = 25,
     budget: int = 3000,

@@ -15,6 +15,7 @@ starts whose error has a component of at least ``0.1`` along every eigenvector.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from hypothesis import strategies as st
@@ -45,16 +46,18 @@ class Case:
     def dim(self) -> int:
         return int(self.eigenvalues.size)
 
-    @property
+    @cached_property
     def Q(self) -> np.ndarray:
         if self.rotation_seed is None:
             return np.eye(self.dim)
         return haar_orthogonal(self.dim, self.rotation_seed)
 
-    @property
+    @cached_property
     def x0(self) -> np.ndarray:
-        """The starts ``(k, d)``."""
-        return self.center[None, :] + self.e0 @ self.Q.T
+        """The starts ``(k, d)`` (read-only: computed once)."""
+        x0 = self.center[None, :] + self.e0 @ self.Q.T
+        x0.setflags(write=False)
+        return x0
 
     @property
     def scale(self) -> float:
