@@ -195,7 +195,7 @@ def notebook_02():
         code("""
         optimum = (study_hb.optimum["lr"], study_hb.optimum["beta"])   # Polyak's, from the catalog
         assert np.allclose(optimum, (q["lr_hb_opt"], q["beta_hb_opt"]))
-        display(plots.sweep_heatmap(lr_grid, beta_grid, steps_hb, "learning rate lr", "momentum beta",
+        display(plots.sweep_heatmap(lr_grid, beta_grid, steps_hb, "learning rate η", "momentum β",
                                     log_x=True, optimum=optimum, rate=rate_hb,
                                     status=study_hb.result.status.reshape(LR.shape),
                                     title="Heavy ball on the steep valley: measured steps to f - f* <= 1e-6"))
@@ -235,14 +235,14 @@ def notebook_02():
         dist = np.linalg.norm(run_star.x_history[:, 0, :] - valley.minimizer, axis=1)
         fig, ax = plt.subplots()
         ax.semilogy(t, growth, color="C0", label=f"Polyak's optimum: worst case over modes (peak {growth.max():.1f}x)")
-        ax.semilogy(t, q["rate_hb_opt"] ** t, "--", color="C0", label=f"Polyak's optimum: rho^t, rho = {q['rate_hb_opt']:.3f}")
+        ax.semilogy(t, q["rate_hb_opt"] ** t, "--", color="C0", label=f"Polyak's optimum: ρ^t, ρ = {q['rate_hb_opt']:.3f}")
         ax.semilogy(t, growth_best, color="C1", label=f"fastest cell: worst case (peak {growth_best.max():.1f}x)")
-        ax.semilogy(t, rate_hb[best] ** t, "--", color="C1", label=f"fastest cell: rho^t, rho = {rate_hb[best]:.3f}")
+        ax.semilogy(t, rate_hb[best] ** t, "--", color="C1", label=f"fastest cell: ρ^t, ρ = {rate_hb[best]:.3f}")
         ax.semilogy(np.arange(dist.size)[:61], (dist / dist[0])[:61], ":", color="black", label="valley from the origin, Polyak (engine)")
         ax.axhline(1.0, color="gray", lw=0.8)
         ax.set_xlabel("step t")
         ax.set_ylabel("|error_t| / |error_0|")
-        ax.set_title("Transient growth before the asymptotic rate takes over (kappa = 100)")
+        ax.set_title("Transient growth before the asymptotic rate takes over (κ = 100)")
         ax.legend(fontsize="small")
         plt.show()
         print(f"worst-case growth at Polyak's optimum: {growth.max():.2f}x at step {growth.argmax()}")
