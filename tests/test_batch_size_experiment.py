@@ -58,6 +58,6 @@ def test_d_averaging_lowers_the_floor_and_monte_carlo_agrees(result):
 
 def test_the_network_is_measured(result):
     digits = result.data["digits"]
-    for name in ("SGD momentum", "Adam"):
+    for name in ("momentum (torch.optim.SGD)", "adam (torch.optim.Adam)"):
         steps = digits["optimizers"][name]["steps"]
         assert len(steps) == len(digits["batch_sizes"]) and all(s > 0 for s in steps), name

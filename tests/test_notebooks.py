@@ -123,3 +123,13 @@ def test_slider_notebook_drives_its_explorer_headless():
     assert widgets, "the explorer's widget is displayed"
     printed = _printed(notebook)
     assert "κ = 30: converged" in printed and "Nesterov, lr = 0.03" in printed
+
+
+def test_notebook_7_solutions_pass_and_its_student_version_waits_for_answers():
+    solved = _printed(executed(FOLDER / "07_noise_and_batch_size.ipynb"))
+    student = _printed(executed(FOLDER / "07_noise_and_batch_size_student.ipynb"))
+    assert solved.count("correct") == 3 and "not answered yet" not in solved
+    assert student.count("not answered yet") == 3 and "correct" not in student
+    notebook = nbformat.read(FOLDER / "07_noise_and_batch_size_student.ipynb", as_version=4)
+    sources = "\n".join(cell.source for cell in notebook.cells)
+    assert "Reference solution" not in sources and "np.ceil(per_unit_batch" not in sources

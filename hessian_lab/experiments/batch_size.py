@@ -80,7 +80,10 @@ FULL = Size(
     digits_batches=(8, 32, 128, 512),
     digits_target=0.1,
     digits_max_steps=2_000,
-    digits_lrs={"SGD momentum": (0.01, 0.05), "Adam": (1e-3, 3e-3)},
+    digits_lrs={
+        "momentum (torch.optim.SGD)": (0.01, 0.05),
+        "adam (torch.optim.Adam)": (1e-3, 3e-3),
+    },
 )
 QUICK = Size(
     dim=100,
@@ -99,7 +102,7 @@ QUICK = Size(
     digits_batches=(16, 128),
     digits_target=0.5,
     digits_max_steps=300,
-    digits_lrs={"SGD momentum": (0.05,), "Adam": (3e-3,)},
+    digits_lrs={"momentum (torch.optim.SGD)": (0.05,), "adam (torch.optim.Adam)": (3e-3,)},
 )
 
 
@@ -242,8 +245,10 @@ def _digits_study(size: Size) -> dict:
 
     train_set, _ = digits(size.digits_train, 0, seed=0)
     makers = {
-        "SGD momentum": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
-        "Adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
+        "momentum (torch.optim.SGD)": lambda params, lr: torch.optim.SGD(
+            params, lr=lr, momentum=0.9
+        ),
+        "adam (torch.optim.Adam)": lambda params, lr: torch.optim.Adam(params, lr=lr),
     }
     out = {
         "target": size.digits_target,
