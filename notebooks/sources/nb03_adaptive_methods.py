@@ -69,7 +69,7 @@ def notebook_03():
             """
         from hessian_lab.experiments.steep_valley import runs as valley_runs
 
-        chosen = {label: opt for label, _, opt in valley_runs(q)
+        chosen = {label.replace("lr*", "η*"): opt for label, _, opt in valley_runs(q)   # the experiment's runs
                   if label in ("GD at lr*", "Adam", "RMSProp", "AdaGrad")}
 
         def race(problem):
@@ -79,7 +79,7 @@ def notebook_03():
         aligned = race(valley)
         for label, res in aligned.items():
             print(f"{label:10s} {res.status[0]:10s} {res.steps[0]:6d} steps")
-        assert all(aligned[m].steps[0] < aligned["GD at lr*"].steps[0] for m in ("Adam", "RMSProp", "AdaGrad"))
+        assert all(aligned[m].steps[0] < aligned["GD at η*"].steps[0] for m in ("Adam", "RMSProp", "AdaGrad"))
         colors = {label: COLORS[opt.name] for label, opt in chosen.items()}
         plots.contour_paths(valley, {k: r.x_history[:, 0, :] for k, r in aligned.items()}, start=x0, colors=colors,
                             minimizer=valley.minimizer, bounds=((-0.2, -0.7), (1.3, 1.9)), resolution=150,
@@ -100,7 +100,7 @@ def notebook_03():
         print(f"{'':10s} {'axis-aligned':>14s} {'rotated 45 deg':>16s}")
         for label in chosen:
             print(f"{label:10s} {aligned[label].steps[0]:>14d} {rotated[label].steps[0]:>16d}   ({rotated[label].status[0]})")
-        assert rotated["GD at lr*"].steps[0] == aligned["GD at lr*"].steps[0] == 419   # GD: the same 419 steps
+        assert rotated["GD at η*"].steps[0] == aligned["GD at η*"].steps[0] == 419   # GD: the same 419 steps
         assert [rotated[m].steps[0] for m in ("Adam", "RMSProp", "AdaGrad")] == [1264, 652, 4664]   # the take-aways
         plots.contour_paths(turned, {k: r.x_history[:, 0, :] for k, r in rotated.items()}, start=x0, colors=colors,
                             minimizer=turned.minimizer, resolution=150,
@@ -129,12 +129,12 @@ def notebook_03():
         ax.legend(fontsize="small")
         plt.show()
 
-        gd_steps = np.array(steps["GD at lr*"])
+        gd_steps = np.array(steps["GD at η*"])
         adaptive = np.array([steps[m] for m in ("Adam", "RMSProp", "AdaGrad")])
         slower = np.all(adaptive > gd_steps, axis=0)
         print("angles where all three adaptive methods are slower than GD:", angles[slower])
         assert np.all(gd_steps == gd_steps[0])                                   # GD: flat
-        assert all(rotated[m].steps[0] > rotated["GD at lr*"].steps[0] for m in ("Adam", "RMSProp", "AdaGrad"))
+        assert all(rotated[m].steps[0] > rotated["GD at η*"].steps[0] for m in ("Adam", "RMSProp", "AdaGrad"))
         assert angles[slower].min() == 10 and angles[slower].max() == 80 and slower[2:17].all()
         assert np.all(adaptive[:, [0, -1]] < gd_steps[0])                       # 0 and 90 degrees: faster
         """),
@@ -154,22 +154,28 @@ def notebook_03():
         """),
         code("""
         scales = 10.0 ** np.arange(-10, 4)
-        table = {"GD at lr* of c = 1": [], "Adam at lr* of c = 1": []}
+        table = {"GD at η* of c = 1": [], "Adam at η* of c = 1": []}
+        status = {label: [] for label in table}
         for c in scales:
             scaled = hl.Quadratic([c, 100 * c], center=[0.8, 0.6])
-            for label, opt in (("GD at lr* of c = 1", hl.GD(lr=q["lr_opt"])), ("Adam at lr* of c = 1", hl.Adam(lr=q["lr_opt"]))):
+            for label, opt in (("GD at η* of c = 1", hl.GD(lr=q["lr_opt"])), ("Adam at η* of c = 1", hl.Adam(lr=q["lr_opt"]))):
                 res = hl.run(scaled, opt, x0, criterion="distance", tol=1e-3, max_steps=5000, bound=5)
                 table[label].append(res.steps_to_tol[0])
+                status[label].append(res.status[0])
         fig, ax = plt.subplots()
-        for (label, values), name in zip(table.items(), ("gd", "adam")):
+        for i, ((label, values), name) in enumerate(zip(table.items(), ("gd", "adam"))):
             ax.plot(scales, values, "o-", label=label, color=COLORS[name])
+            for kind, marker, y in (("diverged", "x", 0.96 - 0.06 * i), ("max_steps", "v", 0.04 + 0.06 * i)):
+                where = scales[np.array(status[label]) == kind]
+                ax.plot(where, np.full(where.size, y), marker, color=COLORS[name], ms=8, clip_on=False,
+                        transform=ax.get_xaxis_transform(),
+                        label=f"{label.split(' ')[0]}: {'diverged' if kind == 'diverged' else 'over 5000 steps'}" if where.size else None)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("loss scale factor c (loss = c f)")
-        ax.set_ylabel("steps to ||x - x*|| <= 1e-3")
-        ax.text(0.02, 0.02, "missing points: diverged or > 5000 steps", transform=ax.transAxes, fontsize="small")
-        ax.set_title("Scaling the loss: Adam does not notice (until eps = 1e-8 matters), GD does")
-        ax.legend(fontsize="small")
+        ax.set_ylabel("steps to ‖x − x*‖ ≤ 1e-3")
+        ax.set_title("Scaling the loss: Adam does not notice (until ε = 1e-8 matters), GD does")
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)   # below the axes
         plt.show()
         gd_steps, adam_steps = (np.array(v) for v in table.values())
         for c, n_gd, n_adam in zip(scales, gd_steps, adam_steps):
@@ -178,9 +184,9 @@ def notebook_03():
         plain = scales >= 1e-5                                    # where eps = 1e-8 is negligible
         assert np.all(adam_steps[plain] == adam_steps[scales == 1])          # Adam: the same steps at every scale
         assert np.isnan(adam_steps[0]) or adam_steps[0] > 10 * adam_steps[scales == 1][0]   # eps matters at c = 1e-10
-        assert np.all(np.isnan(gd_steps[scales > 1]))                       # GD diverges for large c
+        assert all(st == "diverged" for st, c in zip(status["GD at η* of c = 1"], scales) if c > 1)   # GD diverges for large c
         assert gd_steps[scales == 0.1][0] > 5 * gd_steps[scales == 1][0]    # and crawls for small c
-        assert np.all(np.isnan(gd_steps[scales < 0.1]))                     # (beyond 5000 steps)
+        assert all(st == "max_steps" for st, c in zip(status["GD at η* of c = 1"], scales) if c < 0.1)   # (beyond 5000 steps)
         """),
         md(r"""
         ## Take-aways
