@@ -189,20 +189,23 @@ def test_only_with_a_misspelt_check_is_an_error_naming_the_allowed():
 
 
 def test_nothing_but_the_target_resolves_in_the_current_directory(tmp_path):
-    """torch imports sympy lazily during a check: a sympy.py there must not run."""
+    """torch imports sympy lazily during a check: a sympy.py there must not run, while a
+    target that is a module of the current directory still resolves there."""
     for name in ("sympy.py", "numpy.py"):
         write(tmp_path, name, f"open({str(tmp_path / (name + '.ran'))!r}, 'w').close()\n")
     write(tmp_path, "local_opt_q.py", "import torch\nSGD = torch.optim.SGD\n")
-    code = "import sys; from hessian_lab.cli import app; sys.argv[0] = 'hessian-lab'; app()"
+    code = (
+        "import sys; from hessian_lab.testing import check_optimizer; "
+        "r = check_optimizer(sys.argv[1], only=['determinism'], examples=1, lr=0.1); "
+        "print(r.verdict)"
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for target in ("torch.optim:SGD", "local_opt_q:SGD"):
         done = subprocess.run(
-            [sys.executable, "-P", "-c", code, "check", target, "--kwargs", "lr=0.1", "--json",
-             "--examples", "1", "--budget", "400"],
+            [sys.executable, "-P", "-c", code, target],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["verdict"] == "pass"
+        assert done.returncode == 0 and done.stdout.strip() == "pass", done.stderr
     assert not list(tmp_path.glob("*.ran"))
 
 
@@ -236,3 +239,18 @@ def test_like_takes_any_target_with_the_same_kwargs():
         "torch.optim:AdamW", like="torch.optim:Adam", only=["parity"], examples=2, lr=0.05
     )
     assert differs.invariants[0].status in (FAIL, NA), differs
+
+
+def test_a_no_op_optimizer_is_decided_in_a_few_runs(tmp_path):
+    """Non-converging targets: the floor is not applicable after three examples that do
+    not converge (it used to draw ~460, each a full run); convergence fails."""
+    path = write(tmp_path, "noop.py", "def step(x, g, state):\n    return x, state\n")
+    report = check_optimizer(
+        f"{path}:step",
+        only=["convergence on an easy quadratic", "float64 floor (no hidden float32)"],
+        examples=1,
+        budget=3000,
+    )
+    converge, floor = report.invariants
+    assert converge.status == FAIL and "3000 steps" in converge.detail
+    assert floor.status == NA and floor.detail.startswith("3 runs reach only")
