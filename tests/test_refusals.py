@@ -245,3 +245,18 @@ def test_the_overflow_safe_forms_equal_the_textbook_ones_where_those_are_finite(
         np.testing.assert_allclose(
             getattr(safe, kind)(u), getattr(textbook, kind)(u), rtol=1e-12, atol=1e-15
         )
+
+
+@pytest.mark.parametrize("scale", ["1e-25", "1e-200"])
+def test_a_tiny_transcendental_determinant_is_not_called_singular(scale):
+    """det H of (x - y)^2 + c exp(x) is 2 c e^x > 0 everywhere: Newton is defined."""
+    from hessian_lab.symbolic.newton import derive
+
+    derivation = derive(f"(x - y)**2 + {scale}*exp(x)", "x y")
+    assert derivation.newton_step is not None
+    x, y = derivation.variables
+    point = {x: 0.3, y: -0.2}  # the Newton step solves H s = -g exactly: check it
+    H = np.array(derivation.hessian.subs(point).evalf(40).tolist(), dtype=float)
+    g = np.array(derivation.gradient.subs(point).evalf(40).tolist(), dtype=float).ravel()
+    step = np.array(derivation.newton_step.subs(point).evalf(40).tolist(), dtype=float).ravel()
+    np.testing.assert_allclose(H @ step, -g, rtol=1e-6, atol=1e-9)

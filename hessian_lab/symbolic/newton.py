@@ -13,12 +13,11 @@ Non-smooth functions (``abs``) are differentiated almost everywhere: their point
 are dropped (:func:`hessian_lab.expr.drop_point_masses`, ``d^2|x|/dx^2 = 0``), and
 :attr:`Derivation.notes` says so.
 
-"Singular everywhere" is decided exactly where it can be: the Hessian's floats are read as
-the decimals they print as (``0.1 -> 1/10``), and ``det H`` is evaluated at a few
-rational points in exact arithmetic (a rational function is then non-zero exactly when one
-value is), or, with transcendental functions, to 30 digits against the scale of ``H``
-(Hadamard's bound ``|det H| <= prod_i ||H_i||``). So ``c f`` gets the verdict of ``f``
-for every ``c != 0``.
+"Singular everywhere" is decided exactly, never against a float threshold: the Hessian's
+floats are read as the decimals they print as (``0.1 -> 1/10``), and ``det H`` is
+evaluated at a few rational points in exact arithmetic (rational values), by sympy's
+zero test (``2e-25 exp(x)`` is not zero), or to 30 digits where only significant digits
+count as non-zero. So ``c f`` gets the verdict of ``f`` for every ``c != 0``.
 
 The work is bounded: at most :data:`MAX_VARIABLES` variables (the Newton step by
 Cramer's rule has ``d!`` terms), and ``derive(..., timeout=s)`` stops after ``s`` seconds
@@ -28,7 +27,6 @@ with :class:`DerivationTimeout`.
 from __future__ import annotations
 
 import contextlib
-import math
 import random
 import signal
 import threading
@@ -110,12 +108,15 @@ def _trial_points(symbols, trials: int = 3) -> Iterator[dict]:
 
 
 def _is_singular_everywhere(hessian: sympy.Matrix, symbols) -> bool:
-    """Whether ``det H`` vanishes identically, decided independently of the scale of f.
+    """Whether ``det H`` vanishes identically, decided exactly (free of the scale of f).
 
-    Exact inputs (floats read as decimals): a determinant that is a rational function of
-    the variables is evaluated exactly, and is identically zero if it is zero at the trial
-    points (a non-zero one vanishes there only on a null set). Otherwise each trial value
-    is compared with Hadamard's bound at the same point, to ``ZERO_DIGITS`` digits.
+    Floats are read as the decimals they print as, so ``det H`` is an exact expression. At
+    each trial point its value is a closed-form number: a rational one is compared with 0
+    exactly; otherwise sympy is asked whether it is zero (``2 exp(r) / 10^25`` is not), and
+    where sympy cannot tell, it is evaluated to ``ZERO_DIGITS`` digits: a value with
+    significant digits is non-zero, one whose digits all cancel (``sin^2 + cos^2 - 1``
+    comes back as ``0.e-165``, no precision) counts as zero there. A determinant that is
+    not identically zero vanishes only on a null set, so one non-zero value decides.
     """
     exact = hessian.applyfunc(lambda e: sympy.nsimplify(e, rational=True))
     determinant = _det(exact)
@@ -127,16 +128,24 @@ def _is_singular_everywhere(hessian: sympy.Matrix, symbols) -> bool:
             if value != 0:
                 return False
             continue
-        number = complex(value.evalf(ZERO_DIGITS))
-        scale = math.prod(
-            math.sqrt(sum(abs(complex(e.xreplace(point).evalf(ZERO_DIGITS))) ** 2 for e in row))
-            for row in exact.tolist()
-        )
-        if not (math.isfinite(abs(number)) and math.isfinite(scale)):
+        if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
             continue  # undefined at this point: it decides nothing
-        if abs(number) > 1e-20 * scale:
+        verdict = value.is_zero
+        if verdict is not None:
+            if not verdict:
+                return False
+            continue
+        if _has_significant_digits(value.evalf(ZERO_DIGITS)):
             return False
     return True
+
+
+def _has_significant_digits(number: sympy.Expr) -> bool:
+    """A numeric value evalf returned with at least float64's 53 bits in a non-zero part."""
+    for part in number.as_real_imag():
+        if part.is_Float and part != 0 and part._prec >= 53:
+            return True
+    return False
 
 
 def _newton_step(hessian: sympy.Matrix, gradient: sympy.Matrix, symbols) -> sympy.Matrix | None:
