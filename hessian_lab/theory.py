@@ -36,6 +36,7 @@ import numpy as np
 from . import catalog
 from .backend import to_numpy
 from .optimizers import DiagonalNewton, Newton, Optimizer, PreconditionedGD
+from .optimizers.newton import pinv_cutoff
 from .recurrence import Recurrence, Roots, recurrence, u_powers
 
 __all__ = [
@@ -103,9 +104,33 @@ def _recurrence(optimizer: Optimizer, mu: np.ndarray, batch: int) -> Recurrence:
     """Every mode's recurrence ``(B, m)`` (see module doc)."""
     lr = _column(optimizer.lr, batch)
     beta = _column(getattr(optimizer, "beta", 0.0), batch)
-    if isinstance(optimizer, Newton):  # x -= lr H^+ g: GD at h = lr on every mode mu != 0
-        mu = np.where(mu == 0, 0.0, 1.0)
+    if isinstance(optimizer, Newton):  # x -= lr H^+ g: GD at h = lr on every mode H^+ keeps
+        mu = np.where(_dropped_by_pinv(mu), 0.0, 1.0)
     return recurrence(_iteration_matrix(optimizer), lr, beta, mu)
+
+
+def _dropped_by_pinv(mu: np.ndarray) -> np.ndarray:
+    """The modes Newton's pseudo-inverse treats as null: ``|mu| <= d eps64 max|mu|``
+    (:func:`~hessian_lab.optimizers.newton.pinv_cutoff`), exact zeros included."""
+    size = np.abs(mu)
+    return size <= pinv_cutoff(mu.shape[-1]) * size.max(axis=-1, keepdims=True)
+
+
+def _newton_resolution_note(problem, optimizer) -> str | None:
+    """Why Newton cannot converge where float64 cannot resolve H's spread, or None."""
+    if not isinstance(optimizer, Newton) or not hasattr(problem, "spectrum"):
+        return None
+    mu = np.asarray(problem.spectrum, dtype=np.float64)
+    lost = _dropped_by_pinv(mu) & (mu != 0)
+    if not lost.any():
+        return None
+    cutoff = pinv_cutoff(mu.size)
+    return (
+        f"Newton's pseudo-inverse drops the {int(lost.sum())} eigenvalue(s) below "
+        f"d*eps*lambda_max = {cutoff * np.abs(mu).max():.3g} (kappa >= 1/(d eps) = "
+        f"{1 / cutoff:.3g} is beyond float64's resolution of H): those modes are never "
+        "corrected, so no convergence is predicted unless the start has no error along them"
+    )
 
 
 def preconditioner_power(optimizer) -> float | None:
@@ -297,7 +322,7 @@ def predict(
             if not pending.any():
                 break
     note = "exact: closed-form linear recurrence on the eigen-decomposition of the start error"
-    return Prediction(model.rate, steps, note)
+    return Prediction(model.rate, steps, _newton_resolution_note(problem, optimizer) or note)
 
 
 def named_quantities(problem) -> dict[str, float]:

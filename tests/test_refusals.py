@@ -260,3 +260,21 @@ def test_a_tiny_transcendental_determinant_is_not_called_singular(scale):
     g = np.array(derivation.gradient.subs(point).evalf(40).tolist(), dtype=float).ravel()
     step = np.array(derivation.newton_step.subs(point).evalf(40).tolist(), dtype=float).ravel()
     np.testing.assert_allclose(H @ step, -g, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("rotation", ["none", "random"])
+def test_newton_beyond_float64s_resolution_is_predicted_to_stall_and_says_why(rotation):
+    import hessian_lab as hl
+    from hessian_lab.theory import predict
+
+    problem = hl.Quadratic.from_condition(2, 1e16, rotation=rotation)
+    x0 = np.ones(2)
+    result = hl.run(problem, hl.Newton(), x0, max_steps=50)
+    prediction = predict(problem, hl.Newton(), x0, max_steps=50)
+    assert result.status[0] == "max_steps"  # the measured run stalls ...
+    assert np.isnan(prediction.steps[0]) and prediction.rate[0] == 1.0  # ... as predicted
+    assert "d*eps*lambda_max" in prediction.note and "never" in prediction.note
+    well_resolved = hl.Quadratic.from_condition(2, 1e14, rotation=rotation)
+    assert predict(well_resolved, hl.Newton(), x0).steps[0] == 1
+    resolved_run = hl.run(well_resolved, hl.Newton(), x0)  # rounding may cost a step or two
+    assert resolved_run.converged.all() and resolved_run.steps[0] <= 3

@@ -11,6 +11,13 @@ from .base import Optimizer, hyper
 _FLOAT64_EPS = 2.0**-52
 
 
+def pinv_cutoff(d: int) -> float:
+    """The pseudo-inverse's relative cutoff ``d * eps64``: singular values of H below
+    ``d * eps64 * sigma_max`` count as zero, so their modes get no Newton correction (at
+    ``kappa >= 1 / (d eps64)``, 2.3e15 for d = 2, the smallest eigenvalues are dropped)."""
+    return d * _FLOAT64_EPS
+
+
 class _NoState(NamedTuple):
     pass
 
@@ -40,7 +47,7 @@ class Newton(Optimizer):
         bad = ~xp.all(xp.isfinite(H), axis=(1, 2))
         # cutoff at float64's resolution in every dtype: float32's own (d * 1.2e-7) would drop
         # every mode below 1e-7 lambda_max, and Newton would never correct them
-        cutoff = H.shape[-1] * _FLOAT64_EPS
+        cutoff = pinv_cutoff(H.shape[-1])
         H_pinv = xp.linalg.pinv(xp.where(bad[:, None, None], xp.zeros_like(H), H), rtol=cutoff)
         direction = xp.matmul(H_pinv, oracle.grad(X)[:, :, None])[:, :, 0]
         direction = xp.where(bad[:, None], xp.full_like(direction, float("nan")), direction)
