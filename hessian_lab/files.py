@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -20,10 +21,14 @@ from typing import IO
 __all__ = ["atomic_write", "atomic_write_many"]
 
 
-def _permissions() -> int:
+def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+def _permissions() -> int:
+    return 0o666 & ~_umask()
 
 
 def _resolve(path: str | os.PathLike) -> Path:
@@ -71,19 +76,23 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], mode: str
 
 
 def atomic_write_many(folder: str | os.PathLike, payloads: Mapping[str, bytes]) -> list[Path]:
-    """Write ``{file name: bytes}`` into ``folder`` (created if needed).
+    """Write ``{file name: bytes}`` into ``folder``; nothing is ever half-written.
 
-    Every file is staged completely before any is renamed into place, so a failure while
-    writing leaves no target touched; a rename failing part-way leaves the files already
-    renamed (each complete) and removes the rest. No file is ever half-written.
+    A new ``folder`` is filled as a temporary folder beside it and renamed into place once
+    every file is complete: on a failure nothing is left, neither the folder nor the
+    parents created for it. Into an existing folder every file is staged completely before
+    any is renamed into place, so a failure while writing leaves no target touched; a
+    rename failing part-way leaves the files already renamed (each complete) and removes
+    the rest.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        return _write_new_folder(folder, payloads)
     staged: list[tuple[str, Path]] = []
     try:
         for name, payload in payloads.items():
             target = _resolve(folder / name)
-            staged.append((_stage(target, lambda handle, p=payload: handle.write(p), "wb"), target))
+            staged.append((_stage(target, _writer(payload), "wb"), target))
         for tmp, target in staged:
             os.replace(tmp, target)
     except BaseException:
@@ -92,3 +101,28 @@ def atomic_write_many(folder: str | os.PathLike, payloads: Mapping[str, bytes]) 
                 os.unlink(tmp)
         raise
     return [target for _, target in staged]
+
+
+def _writer(payload: bytes) -> Callable[[IO], None]:
+    return lambda handle: handle.write(payload)
+
+
+def _write_new_folder(folder: Path, payloads: Mapping[str, bytes]) -> list[Path]:
+    """Fill a temporary sibling of ``folder`` and rename it to ``folder`` (see above)."""
+    created = [p for p in reversed(folder.parents) if not p.exists()]
+    tmp = None
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+        for name, payload in payloads.items():
+            os.replace(_stage(tmp / name, _writer(payload), "wb"), tmp / name)
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's folder is private; the usual mode
+        os.rename(tmp, folder)
+    except BaseException:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for parent in reversed(created):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+        raise
+    return [folder / name for name in payloads]

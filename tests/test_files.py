@@ -39,7 +39,17 @@ def test_many_files_are_staged_before_any_lands(tmp_path):
     assert sorted(p.name for p in written) == ["a.csv", "b.json"]
     assert (tmp_path / "out" / "b.json").read_bytes() == b"{}"
 
-    folder = tmp_path / "fails"
+    folder = tmp_path / "new" / "fails"
     with pytest.raises(TypeError):  # a payload that cannot be written stops everything
         atomic_write_many(folder, {"a.csv": b"1", "b.json": object()})
-    assert list(folder.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [tmp_path / "out"]  # no folder, no parent, no temporary
+
+
+def test_a_new_folder_appears_complete_with_the_usual_mode(tmp_path):
+    folder = tmp_path / "a" / "b"
+    written = atomic_write_many(folder, {"x.txt": b"x", "y.txt": b"yy"})
+    assert [p.read_bytes() for p in written] == [b"x", b"yy"]
+    assert sorted(p.name for p in tmp_path.joinpath("a").iterdir()) == ["b"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask

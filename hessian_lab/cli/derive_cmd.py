@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import typer
@@ -51,12 +52,15 @@ def derive(
     ] = None,
     timeout: Annotated[
         float,
-        typer.Option(min=0.1, help="Stop the derivation after this many seconds."),
+        typer.Option(min=0.1, help="Stop the derivation after this many seconds (inf: never)."),
     ] = DEFAULT_TIMEOUT,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document (text and LaTeX).")
     ] = False,
 ) -> None:
+    if math.isnan(timeout):
+        raise CLIError("--timeout must be a number of seconds >= 0.1, or inf for no limit")
+    limit = None if math.isinf(timeout) else timeout  # inf: no time limit (Ctrl-C still stops)
     given = [v for v in vars.split(",") if v.strip()]
     if not given:
         raise CLIError("--vars is required: the variables, comma-separated, e.g. --vars x,y")
@@ -74,10 +78,10 @@ def derive(
 
     try:
         with blame("expression"):
-            result = derive_steps(expression, names, timeout=timeout)
+            result = derive_steps(expression, names, timeout=limit)
         parts = dict(result.parts())
         if k is not None:
-            with time_limit(timeout, "the Hessian-power step"):
+            with time_limit(limit, "the Hessian-power step"):
                 parts["hessian_power_step"] = result.hessian_power_step(k)
     except DerivationTimeout:
         raise CLIError(

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import catalog, memory
+from .. import memory
+from ..spec.optimizers import default_specs
 from . import options as opt
 from .common import (
     build_noise,
@@ -121,7 +122,7 @@ def run(
             check_animation_path(animate)
         except ValueError as error:
             raise CLIError(f"--animate: {error}") from None
-    specs = parse_specs(optimizer or catalog.names())
+    specs = parse_specs(optimizer) if optimizer else default_specs()
     built = build_problem(
         problem_choice(ctx.params),
         limit,

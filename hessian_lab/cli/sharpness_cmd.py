@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import math
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .common import handle_errors, out_console, print_json
-from .parsing import CLIError, atomic_write, check_output_path
+from .. import files
+from .common import echo_err, handle_errors, out_console, print_json
+from .parsing import CLIError, check_output_path
 
 HELP = """The sharpness of a network's training loss and the step size the theory allows.
 
@@ -41,6 +45,21 @@ class LossName(str, Enum):
 
 
 MAX_EXAMPLES = 1797
+MAX_WARM_UP_HOURS = 2.0
+#: seconds per full-batch GD step and training example (float64, measured on 2 busy CPU
+#: cores: 256 examples, 400 steps); what --gd-steps is estimated with before it runs
+STEP_SECONDS = {"mlp": 2e-5, "cnn": 2e-4}
+
+
+def _not_finite(weights, gd_steps: int, lr) -> str:
+    """The one-line error when the loss or its Hessian is not finite, naming the cause."""
+    if gd_steps > 0:
+        return (
+            f"--gd-steps {gd_steps} --lr {lr:g}: the loss or its Hessian is not finite after "
+            "the warm-up (full-batch GD diverged); use a smaller --lr"
+        )
+    where = f"--weights {str(weights)!r}" if weights is not None else "the initial weights"
+    return f"{where}: the loss or its Hessian is not finite at these weights (they overflow)"
 
 
 @handle_errors
@@ -80,18 +99,39 @@ def sharpness(
         raise CLIError("--gd-steps needs --lr (the full-batch GD step size)")
     if not 0 < tol < 1:
         raise CLIError(f"--tol must be a number in (0, 1); got {tol}")
+    hours = gd_steps * examples * STEP_SECONDS[model.value] / 3600
+    if hours > MAX_WARM_UP_HOURS:
+        raise CLIError(
+            f"--gd-steps {gd_steps}: an estimated {hours:,.0f} hours of full-batch GD on "
+            f"{examples} examples (about {STEP_SECONDS[model.value]:.0e} s per step and example "
+            f"for the {model.value}); at most {MAX_WARM_UP_HOURS:g} hours: use fewer --gd-steps"
+        )
     if save is not None:
         check_output_path(save, "--save", ("pt",))
+    import torch
+
     from ..torch.sharpness import network_sharpness
 
-    net, report = network_sharpness(
-        model.value, loss.value, examples, seed, weights, gd_steps, lr, tol
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            net, report = network_sharpness(
+                model.value, loss.value, examples, seed, weights, gd_steps, lr, tol
+            )
+        except torch.linalg.LinAlgError:  # Lanczos on NaN or inf
+            report = {"loss": math.nan}
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        echo_err(f"Warning: {message}")
+    if not all(math.isfinite(report.get(k, math.nan)) for k in ("loss", "lambda_max")):
+        raise CLIError(_not_finite(weights, gd_steps, lr))
     if save is not None:
-        import torch
-
-        state = net.state_dict()
-        atomic_write(save, lambda handle: torch.save(state, handle), mode="wb")
+        buffer = io.BytesIO()  # serialised first: torch's writer garbles a disk error
+        torch.save(net.state_dict(), buffer)
+        try:
+            files.atomic_write(save, lambda handle: handle.write(buffer.getvalue()))
+        except OSError as error:
+            raise CLIError(f"--save {str(save)!r}: cannot write it ({error.strerror})") from None
     if json_output:
         print_json({"command": "sharpness", **report})
         return

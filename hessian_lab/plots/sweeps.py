@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .base import DIVERGED_COLOR, SLOW_COLOR, _legend_below, _title, new_figure
@@ -93,14 +95,38 @@ def sweep_heatmap(
         )
     if log_x:
         ax.set_xscale("log")
+        _log_range(ax, "x", x, 0.5 / max(x.size - 1, 1))
     if log_y:
         ax.set_yscale("log")
+        _log_range(ax, "y", y, 0.5 / max(y.size - 1, 1))
     ax.set_xlabel(x_name)
     ax.set_ylabel(y_name)
     _title(fig, ax, title)
     own, labels = ax.get_legend_handles_labels()
     _legend_below(fig, own + handles, labels + [h.get_label() for h in handles])
     return fig
+
+
+WIDE_DECADES = 60  # log axes wider than this get fixed decade ticks (matplotlib's overflow)
+
+
+def _log_range(ax, which: str, values: np.ndarray, pad: float) -> None:
+    """Limit ``ax``'s ``which`` ("x" or "y") log axis to the positive ``values`` widened by
+    ``pad`` of their width in decades, within float64's finite numbers. A grid may span
+    1e-300..1e300: on axes that wide matplotlib's own log ticks overflow to inf, so those
+    get one tick every few decades instead."""
+    logs = np.log10(values[values > 0])
+    lo, hi = logs.min(), logs.max()
+    lo, hi = max(lo - pad * (hi - lo), -307.0), min(hi + pad * (hi - lo), 308.0)
+    getattr(ax, f"set_{which}lim")(10.0**lo, 10.0**hi)
+    if hi - lo > WIDE_DECADES or hi > 250:
+        from matplotlib.ticker import FixedLocator, NullLocator
+
+        stride = next(n for n in (10, 20, 25, 50, 100, 200) if (hi - lo) / n <= 8)
+        first, last = math.ceil(lo / stride) * stride, math.floor(hi / stride) * stride
+        axis = getattr(ax, f"{which}axis")
+        axis.set_major_locator(FixedLocator(10.0 ** np.arange(first, last + 1, stride)))
+        axis.set_minor_locator(NullLocator())
 
 
 def _line_proxy(color: str, label: str):
@@ -177,8 +203,7 @@ def sweep_line(
     if span.size > 1 and np.ptp(span) > 0:
         pad = 0.03
         if log_x:
-            lo, hi = np.log10(span.min()), np.log10(span.max())
-            ax.set_xlim(10 ** (lo - pad * (hi - lo)), 10 ** (hi + pad * (hi - lo)))
+            _log_range(ax, "x", span, pad)
         else:
             ax.set_xlim(span.min() - pad * np.ptp(span), span.max() + pad * np.ptp(span))
     ax.set_xlabel(x_name)

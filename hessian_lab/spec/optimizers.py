@@ -27,6 +27,7 @@ __all__ = [
     "ResolvedOptimizer",
     "optimizer",
     "parse_optimizer_spec",
+    "default_specs",
     "parse_specs",
     "resolve_optimizer",
 ]
@@ -41,6 +42,12 @@ class OptimizerSpec:
     name: str
     values: dict[str, str] = field(default_factory=dict)
     text: str = ""
+    given: bool = True  # typed by the user (False: a command's default list)
+
+    @property
+    def where(self) -> str:
+        """How errors name it: the option typed, or the default it came from."""
+        return f"--optimizer {self.text!r}" if self.given else f"{self.name} (no -o given)"
 
 
 def parse_optimizer_spec(text: str, allowed: Sequence[str] | None = None) -> OptimizerSpec:
@@ -75,6 +82,11 @@ def parse_optimizer_spec(text: str, allowed: Sequence[str] | None = None) -> Opt
 def parse_specs(texts: Sequence[str]) -> list[OptimizerSpec]:
     """Every spec of a list (``-o`` given several times)."""
     return [parse_optimizer_spec(t) for t in texts]
+
+
+def default_specs() -> list[OptimizerSpec]:
+    """Every catalog optimizer at its defaults: what ``run`` takes when no ``-o`` is given."""
+    return [OptimizerSpec(name, {}, name, given=False) for name in catalog.names()]
 
 
 @dataclass
@@ -161,7 +173,7 @@ def resolve_optimizer(
 
     spec = parse_optimizer_spec(spec) if isinstance(spec, str) else spec
     metas = {f.name: f.metadata for f in fields(OPTIMIZERS[spec.name])}
-    where = f"--optimizer {spec.text!r}"
+    where = spec.where
     for alias in ("beta1", "beta2"):
         if alias in spec.values and "betas" in metas and alias not in metas:
             raise SpecError(f"{where}: give betas=(beta1,beta2) rather than {alias}")
@@ -187,8 +199,11 @@ def resolve_optimizer(
                 message += " (theory quantities such as lr_opt need a quadratic problem)"
             raise SpecError(f"{where}: {message}") from None
         sources[key] = text
-    with blame(where):
+    try:
         built = make_optimizer(spec.name, **kwargs)
+    except ValueError as error:
+        hint = _theory_default_hint(spec, texts, quantities, error)
+        raise SpecError(f"{where}: {error}{hint}") from None
     values = {}
     for key in metas:
         if key not in overrides:
@@ -196,6 +211,19 @@ def resolve_optimizer(
             values[key] = list(value) if isinstance(value, tuple) else value
     exact = ",".join(f"{k}={_shown(v)}" for k, v in values.items())
     return ResolvedOptimizer(spec.name, built, values, sources, f"{spec.name}:{exact}")
+
+
+def _theory_default_hint(spec: OptimizerSpec, texts: Mapping[str, str], quantities, why) -> str:
+    """Where a refused value came from, when a theory default (``beta_hb_opt``...) gave it:
+    at an extreme problem an optimum can round onto its own bound (beta = 1.0)."""
+    defaulted = [k for k, t in texts.items() if k not in spec.values and t in (quantities or {})]
+    named = [k for k in defaulted if str(why).startswith(k)]
+    defaulted = named or defaulted
+    if not defaulted:
+        return ""
+    shown = ", ".join(f"{k} = {texts[k]} = {quantities[texts[k]]!r}" for k in defaulted)
+    example = ",".join(f"{k}=..." for k in defaulted)
+    return f" (the default {shown} on this problem; give it: -o '{spec.name}:{example}')"
 
 
 def optimizer(text: str, problem: Any = None) -> Any:

@@ -145,9 +145,14 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
     """Load a state dict saved by ``torch.save(model.state_dict(), path)`` into ``model``.
 
     Read with ``weights_only=True`` (tensors only, no code runs). Raises ``ValueError`` with
-    one line naming the file when it is missing, unreadable, or does not fit ``model``.
+    one line naming the file when it is missing, a directory, unreadable, or does not fit
+    ``model``: other names or shapes, sparse or meta tensors, values that are not real
+    floating point (int, bool and complex would be cast), or NaN / inf. Floating-point
+    values are converted to the model's dtype (float32 -> float64 is exact).
     """
     shown = repr(str(path))
+    if os.path.isdir(path):
+        raise ValueError(f"weights file {shown} is a directory; give a .pt file")
     if not os.path.isfile(path):
         raise ValueError(f"weights file {shown} does not exist")
     try:
@@ -164,11 +169,30 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
             f"weights file {shown} does not fit this model: missing {missing}, unexpected {extra}"
         )
     for key, value in state.items():
-        if value.shape != expected[key].shape:
-            raise ValueError(
-                f"weights file {shown} does not fit this model: {key} has shape "
-                f"{tuple(value.shape)}, the model's is {tuple(expected[key].shape)}"
-            )
+        why = _unusable(value, expected[key])
+        if why:
+            raise ValueError(f"weights file {shown}: {key!r} {why}")
     with torch.no_grad():
         model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     return model
+
+
+def _unusable(value: torch.Tensor, expected: torch.Tensor) -> str:
+    """Why ``value`` cannot stand for the model's tensor ``expected`` ("" when it can)."""
+    if value.layout != torch.strided:
+        return f"is a sparse tensor ({value.layout}); save dense tensors (tensor.to_dense())"
+    if value.is_meta:
+        return "is a meta tensor (a shape without data); save the tensors' values"
+    if value.shape != expected.shape:
+        return (
+            f"has shape {tuple(value.shape)}, the model's is {tuple(expected.shape)}: the "
+            "file does not fit this model"
+        )
+    if value.is_complex() or not value.is_floating_point():
+        return (
+            f"holds {str(value.dtype).removeprefix('torch.')} values; the model's weights are "
+            f"real floating point ({str(expected.dtype).removeprefix('torch.')}), not cast"
+        )
+    if not bool(torch.isfinite(value).all()):
+        return "holds NaN or inf values"
+    return ""
