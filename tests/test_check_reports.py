@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -254,3 +256,43 @@ def test_a_no_op_optimizer_is_decided_in_a_few_runs(tmp_path):
     converge, floor = report.invariants
     assert converge.status == FAIL and "3000 steps" in converge.detail
     assert floor.status == NA and floor.detail.startswith("3 runs reach only")
+
+
+@pytest.mark.parametrize("interrupts", [1, 2])
+def test_ctrl_c_stops_the_check_even_when_the_optimizer_swallows_it(tmp_path, interrupts):
+    """Once: the check stops at the optimizer's next step. An optimizer that never
+    returns: the second Ctrl-C ends the process. Exit 130 either way."""
+    body = "pass" if interrupts == 1 else "continue"
+    path = write(
+        tmp_path,
+        "deaf.py",
+        f"""
+        import time
+
+        def step(x, g, state, lr=0.1):
+            open({str(tmp_path / "stepping")!r}, "w").close()
+            while True:
+                try:
+                    time.sleep(0.05)
+                except KeyboardInterrupt:
+                    {body}
+                if {interrupts} == 1:
+                    return x - lr * g, state
+        """,
+    )
+    code = "import sys; from hessian_lab.cli import app; sys.argv[0] = 'hessian-lab'; app()"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    args = [sys.executable, "-P", "-c", code, "check", f"{path}:step", "--budget", "100000"]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(1200):  # until the optimizer is stepping
+            if (tmp_path / "stepping").exists():
+                break
+            time.sleep(0.05)
+        for _ in range(interrupts):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(1)
+        assert proc.wait(timeout=60) == 130
+        assert (tmp_path / "stepping").exists()
+    finally:
+        proc.kill()

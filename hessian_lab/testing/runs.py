@@ -21,7 +21,9 @@ exceeds the floor (64 eps scale (t + 1)). ``scale`` is the size of the numbers i
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -93,7 +95,8 @@ class TimeLimit(BaseException):
 @contextmanager
 def watched(seconds: float | None):
     """Run the block under a time limit (:class:`TimeLimit` when it passes) and make
-    Ctrl-C stick: an interrupt the optimizer swallows stops the check at its next step.
+    Ctrl-C stick: an interrupt the optimizer swallows stops the check at its next step,
+    and a second one, while the optimizer still runs, ends the process (exit 130).
 
     Signals are only installed in the main thread (elsewhere the block runs unwatched).
     """
@@ -105,6 +108,9 @@ def watched(seconds: float | None):
         raise TimeLimit
 
     def on_interrupt(signum, frame):
+        if _interrupted["flag"]:  # a second Ctrl-C: the optimizer swallowed the first
+            sys.stderr.write("Interrupted.\n")
+            os._exit(130)
         _interrupted["flag"] = True
         raise KeyboardInterrupt
 
