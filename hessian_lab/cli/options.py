@@ -143,7 +143,7 @@ Config = Annotated[
     typer.Option(
         metavar="FILE",
         help="TOML file with the same fields as the flags, e.g. 'max-steps = 500' "
-        "(flags win; each value has its flag's type).",
+        "(flags win; each value has its flag's type; a regular file of at most 1 MB).",
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]

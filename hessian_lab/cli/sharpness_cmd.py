@@ -75,9 +75,13 @@ def sharpness(
     ] = 256,
     seed: Annotated[int, typer.Option(help="Seeds the data split and the initial weights.")] = 0,
     weights: Annotated[
-        Path | None, typer.Option(help="A state dict of the same model (torch.save).")
+        Path | None,
+        typer.Option(help="A state dict of the same model (torch.save): finite float tensors."),
     ] = None,
-    gd_steps: Annotated[int, typer.Option(help="Full-batch GD steps before measuring.")] = 0,
+    gd_steps: Annotated[
+        int,
+        typer.Option(help="Full-batch GD steps before measuring (refused over ~2 h estimated)."),
+    ] = 0,
     lr: Annotated[
         float | None, typer.Option(help="GD's step size (needed for --gd-steps).")
     ] = None,
