@@ -26,6 +26,14 @@ from hessian_lab.testing.contracts import (
 )
 
 
+def evaluate(closure):
+    """The torch idiom: the closure's loss, with gradients enabled (None without one)."""
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
+
+
 class Planted(torch.optim.Optimizer):
     """AdamW (torch's arithmetic) with a ``bug`` switch for each contract."""
 
@@ -81,10 +89,7 @@ class Planted(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = evaluate(closure)
         self.count += 1
         for group in self.param_groups:
             for p in group["params"]:
@@ -168,10 +173,7 @@ class GlobalNormSGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = evaluate(closure)
         live = [p for g in self.param_groups for p in g["params"] if p.grad is not None]
         norm = torch.sqrt(sum((p.grad**2).sum() for p in live))
         for group in self.param_groups:
