@@ -92,3 +92,51 @@ def test_himmelblau_is_a_problem_of_the_cli(tmp_path):
     assert document["runs"][0]["status"] == "converged"
     assert document["runs"][0]["final_loss"] < 1e-6  # every Himmelblau minimum has f = 0
     assert "himmelblau" in invoke("run", "--help").output
+
+
+def test_sweep_line_marks_the_fastest_point_and_zooms_on_optimum_and_boundary(tmp_path):
+    from hessian_lab import plots
+
+    x = np.geomspace(1e-4, 0.03, 40)
+    steps = np.where(x < 0.02, 6.6 / x, np.nan)
+    status = np.where(x < 0.02, "converged", "diverged")
+    fig = plots.sweep_line(x, steps, "lr", log_x=True, optimum=0.0198, boundary=0.02,
+                           status=status, xlabel=r"learning rate $\eta$ (lr)")
+    labels = [t.get_text().replace("\n", " ") for t in fig.legends[0].get_texts()]
+    fastest = x[np.nanargmin(steps)]
+    assert any(f"fewest steps: lr = {fastest:.4g}" in label for label in labels), labels
+    def zooms(figure):
+        return [c for ax in figure.axes for c in ax.child_axes if c.get_title() == "zoom"]
+
+    insets = zooms(fig)
+    assert len(insets) == 1
+    lo, hi = insets[0].get_xlim()
+    # the zoom tells the two lines apart: they are far apart in it
+    assert lo < 0.0198 < 0.02 < hi and (0.02 - 0.0198) / (hi - lo) > 0.05
+    apart = plots.sweep_line(x, steps, "lr", log_x=True, optimum=0.002, boundary=0.02)
+    assert not zooms(apart)
+
+
+def test_sweep_takes_the_style(tmp_path):
+    talk = tmp_path / "s.png"
+    out = invoke("sweep", "-o", "gd", "--grid", "lr=1e-3:0.03:8:log", "--plot", talk,
+                 "--style", "talk", "--max-steps", "2000")
+    assert out.exit_code == 0, out.output
+    assert size(talk) == (1920, 1080)
+
+
+def test_experiment_writes_vector_figures_in_the_talk_style(tmp_path):
+    out = invoke("experiment", "precision", "--quick", "--style", "talk", "--format", "svg",
+                 "--out", tmp_path / "p")
+    assert out.exit_code == 0, out.output
+    written = sorted(p.name for p in (tmp_path / "p").iterdir())
+    figures = [name for name in written if name.endswith(".svg")]
+    assert figures and not [name for name in written if name.endswith(".png")]
+    text = (tmp_path / "p" / figures[0]).read_text()
+    assert '<svg' in text and 'width="921.6pt" height="518.4pt"' in text  # 12.8 x 7.2 in
+    out = invoke("experiment", "precision", "--quick", "--dpi", "50", "--out", tmp_path / "q")
+    assert out.exit_code == 0, out.output
+    w, h = size(next((tmp_path / "q").glob("*.png")))
+    assert w <= 500 and 0.95 <= w / h <= 2.4
+    out = invoke("experiment", "precision", "--format", "jpg", "--out", tmp_path / "r")
+    assert out.exit_code == 2 and not (tmp_path / "r").exists()

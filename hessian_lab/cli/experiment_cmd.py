@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from . import options as opt
 from .common import handle_errors, out_console, print_json
 from .parsing import CLIError, as_path, check_output_folder
 
@@ -14,13 +15,17 @@ HELP = """Run a canned experiment (or `list` them) and write its table, JSON and
 
 Each experiment is a small study built from library calls: every number it reports comes
 from the engine or the symbolic layer. Files written into --out: table.csv, table.md,
-result.json and one PNG per figure (each written to a temporary file, then renamed).
+result.json and one figure per file, PNG by default (--format svg or pdf for vector
+figures; each file written to a temporary name, then renamed). --style talk draws every
+figure 16:9 at 1920 x 1080 with large text, for a projector; --style paper 6.5 in wide.
 
 \b
 Examples:
   hessian-lab experiment list
   hessian-lab experiment steep-valley --out results/valley
   hessian-lab experiment scaling --quick --json
+  hessian-lab experiment rate-curves --style talk --out slides/rates
+  hessian-lab experiment steep-valley --format pdf --out paper/valley
 """
 
 
@@ -39,6 +44,9 @@ def experiment(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the result as one JSON document.")
     ] = False,
+    style: opt.Style = opt.FigureStyle.notebook,
+    figure_format: opt.Format = opt.FigureFormat.png,
+    dpi: opt.Dpi = None,
 ) -> None:
     from ..experiments import EXPERIMENTS, run_experiment
 
@@ -59,9 +67,9 @@ def experiment(
         raise CLIError(f"unknown experiment {name!r}; allowed: list, {', '.join(EXPERIMENTS)}")
     folder = Path("hessian-lab-results") / name if out is None else as_path(out, "--out")
     check_output_folder(folder, "--out")
-    result = run_experiment(name, quick=quick)
+    result = run_experiment(name, quick=quick, style=style.value)
     try:
-        written = result.write(folder)
+        written = result.write(folder, dpi=dpi, format=figure_format.value)
     except OSError as error:
         raise CLIError(
             f"--out {str(folder)!r}: cannot write the files ({error.strerror or error})"

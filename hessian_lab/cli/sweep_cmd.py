@@ -30,6 +30,7 @@ from .common import (
     problem_title,
     settings,
 )
+from .figures import figure_title
 from .parsing import CLIError, atomic_write, check_output_path
 
 HELP = """Sweep one optimizer over a grid of one or two hyperparameters.
@@ -80,6 +81,8 @@ def sweep(
         typer.Option(metavar="FILE", help="Heatmap / line of steps: .png, .svg or .pdf."),
     ] = None,
     max_memory_gb: opt.MaxMemory = opt.DEFAULT_MAX_MEMORY_GB,
+    style: opt.Style = opt.FigureStyle.notebook,
+    dpi: opt.Dpi = None,
     **options,
 ) -> None:
     from ..plots import FORMATS
@@ -144,7 +147,7 @@ def sweep(
     if csv_path is not None:
         echo_err(f"wrote {csv_path}")
     if plot is not None:
-        draw_plots([("--plot", plot, lambda: _figure(study, built))])
+        draw_plots([("--plot", plot, lambda: _figure(study, built))], style.value, dpi)
 
 
 def _shown_fixed(fixed: dict, grid_keys: set) -> dict:
@@ -208,6 +211,15 @@ def _write_csv(path, names, rows):
     atomic_write(path, write)
 
 
+#: axis labels of the hyperparameters the figures name with their symbols
+SYMBOLS = {
+    "lr": r"learning rate $\eta$ (lr)",
+    "beta": r"momentum $\beta$ (beta)",
+    "beta1": r"$\beta_1$ (beta1)",
+    "beta2": r"$\beta_2$ (beta2)",
+}
+
+
 def _figure(study, built):
     """The steps to tolerance over the grid: a line (one axis) or a heatmap (two)."""
     import numpy as np
@@ -215,7 +227,7 @@ def _figure(study, built):
     from .. import plots
 
     steps = np.asarray(study.result.steps_to_tol, dtype=float)
-    title = f"{study.optimizer_name}: steps to tolerance on {problem_title(built)}"
+    title = f"{study.optimizer_name}: steps to tolerance on {figure_title(built)}"
     optimum = study.optimum
     if len(study.axes) == 1:
         axis = study.axes[0]
@@ -229,6 +241,8 @@ def _figure(study, built):
             boundary=study.boundary,
             title=title,
             status=study.result.status,
+            color=plots.optimizer_color(study.optimizer_name),
+            xlabel=SYMBOLS.get(axis.name, axis.name),
         )
     ax, ay = study.axes
     rate = study.boundary
@@ -238,8 +252,8 @@ def _figure(study, built):
         ax.values,
         ay.values,
         steps.reshape(study.shape),
-        ax.name,
-        ay.name,
+        SYMBOLS.get(ax.name, ax.name),
+        SYMBOLS.get(ay.name, ay.name),
         log_x=ax.scale == "log",
         log_y=ay.scale == "log",
         optimum=None if optimum is None else (optimum[ax.name], optimum[ay.name]),

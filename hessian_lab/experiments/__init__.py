@@ -104,12 +104,19 @@ _ENTRIES = (
 EXPERIMENTS: dict[str, Experiment] = {entry.name: entry for entry in _ENTRIES}
 
 
-def run_experiment(name: str, quick: bool = False) -> ExperimentResult:
-    """Run the experiment called ``name``; ``quick`` runs a reduced size in a few seconds.
+def run_experiment(name: str, quick: bool = False, style: str | None = None) -> ExperimentResult:
+    """Run the experiment called ``name``; ``quick`` runs a reduced size in a few seconds;
+    ``style`` builds its figures in that presentation (``notebook``, ``talk``, ``paper``:
+    :func:`hessian_lab.plots.style`; default: the current one).
 
     Raises ``ValueError`` naming the unknown experiment and the allowed names.
     """
     entry = EXPERIMENTS.get(name)
     if entry is None:
         raise ValueError(f"unknown experiment {name!r}; allowed: {', '.join(EXPERIMENTS)}")
-    return entry.run(quick=quick)
+    if style is None:
+        return entry.run(quick=quick)
+    from .. import plots
+
+    with plots.style(style):
+        return entry.run(quick=quick)

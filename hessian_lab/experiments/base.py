@@ -87,7 +87,7 @@ class ExperimentResult:
         title: a one-line human title.
         table: rows of ``{column: value}`` (JSON-ready after :func:`jsonable`).
         data: every number the experiment reports, JSON-ready.
-        figures: ``{name: matplotlib Figure}``, written as ``name.png``.
+        figures: ``{name: matplotlib Figure}``, written as ``name.png`` (or svg / pdf).
         notes: short sentences explaining what the numbers show.
         tables: further tables ``{name: rows}``, each written to its own ``name.csv`` and
             ``name.md`` (one table per file).
@@ -144,13 +144,19 @@ class ExperimentResult:
             lines += [""] + [f"- {note}" for note in self.notes]
         return "\n".join(lines) + "\n"
 
-    def write(self, out_dir: str | os.PathLike, dpi: int = 110) -> list[Path]:
-        """Write ``table.csv``, ``table.md``, ``result.json`` and ``<figure>.png`` into ``out_dir``.
+    def write(
+        self, out_dir: str | os.PathLike, dpi: int | None = None, format: str = "png"
+    ) -> list[Path]:
+        """Write ``table.csv``, ``table.md``, ``result.json`` and ``<figure>.<format>``
+        (``png``, ``svg`` or ``pdf``) into ``out_dir``; PNGs at ``dpi`` (default: the dpi of
+        the style the figures were built in, see :func:`hessian_lab.plots.style`).
 
         Everything is rendered to memory first, then each file goes through a temporary
         file in ``out_dir`` and ``os.replace``; on any failure the temporaries are removed
         and no target file is left half-written. Returns the paths written.
         """
+        if format not in ("png", "svg", "pdf"):
+            raise ValueError(f"unknown figure format {format!r}; allowed: png, svg, pdf")
         folder = Path(out_dir)
         payloads: dict[str, bytes] = {
             "table.csv": self.table_csv().encode(),
@@ -162,8 +168,8 @@ class ExperimentResult:
             payloads[f"{name}.md"] = self.table_markdown(name).encode()
         for name, fig in self.figures.items():
             buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=dpi)
-            payloads[f"{name}.png"] = buffer.getvalue()
+            fig.savefig(buffer, format=format, dpi=dpi or "figure")
+            payloads[f"{name}.{format}"] = buffer.getvalue()
         return atomic_write_many(folder, payloads)
 
 

@@ -162,7 +162,8 @@ def rate_curves(
                   **star)
         right.plot(lr_opt, 1 - rate_opt, **star)
         right.annotate(rf"$1 - R^*$ = {1 - rate_opt:.3g}", (lr_opt, 1 - rate_opt),
-                       xytext=(8, -14), textcoords="offset points")
+                       xytext=(-12, -18), textcoords="offset points", ha="right",
+                       bbox=dict(facecolor="white", edgecolor="none", alpha=0.8))
     if measured is not None:
         m_lr, m_rate, m_label = measured
         m_lr, m_rate = np.asarray(m_lr, float), np.asarray(m_rate, float)

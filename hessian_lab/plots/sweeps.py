@@ -129,6 +129,35 @@ def _log_range(ax, which: str, values: np.ndarray, pad: float) -> None:
         axis.set_minor_locator(NullLocator())
 
 
+def _zoom(ax, x, measured, best, optimum, boundary, log_x, color) -> None:
+    """An inset on the optimum, the boundary and the fastest point, when the two lines lie
+    within 5% of the axis of each other (they would print as one)."""
+    if optimum is None or boundary is None or not (optimum > 0 and boundary > 0):
+        return
+    scale = np.log10 if log_x else (lambda v: v)
+    span = float(np.ptp(scale(x[x > 0] if log_x else x))) or 1.0
+    if abs(float(scale(boundary) - scale(optimum))) > 0.05 * span:
+        return
+    lo = min(optimum, boundary, x[best])
+    hi = max(optimum, boundary, x[best])
+    pad = 0.25 * (hi - lo) or 0.05 * hi
+    inset = ax.inset_axes((0.07, 0.08, 0.42, 0.38))
+    keep = (x >= lo - pad) & (x <= hi + pad)
+    inset.plot(x[keep], measured[keep], "o-", markersize=3, color=color)
+    inset.plot(x[best], measured[best], "D", color="none", markeredgecolor="magenta",
+               markeredgewidth=2, markersize=8)
+    inset.axvline(optimum, color="green", linestyle=":", linewidth=1.8)
+    inset.axvline(boundary, color="red", linestyle="--", linewidth=1.8)
+    inset.set_xlim(lo - pad, hi + pad)
+    inset.set_yscale("log")
+    inset.set_title("zoom", fontsize="small")
+    inset.tick_params(labelsize="x-small")
+    inset.xaxis.get_major_formatter().set_useOffset(False)
+    from matplotlib.ticker import MaxNLocator
+
+    inset.xaxis.set_major_locator(MaxNLocator(3))
+
+
 def _line_proxy(color: str, label: str):
     from matplotlib.lines import Line2D
 
@@ -145,17 +174,28 @@ def sweep_line(
     boundary: float | None = None,
     title: str = "Steps to tolerance",
     status=None,
+    color: str | None = None,
+    xlabel: str | None = None,
 ):
     """Measured (and predicted) steps to tolerance against one hyperparameter, log y-axis.
 
     The x-axis covers the whole grid; points that diverged (red x) or ran out of steps
-    (gray bar) are marked along the top edge, from ``status`` (the engine's strings).
+    (gray bar) are marked along the top edge, from ``status`` (the engine's strings). The
+    fastest grid point is marked (a magenta diamond, its value and steps in the legend).
+    When the optimum and the boundary lie too close to tell apart on the axis, an inset
+    zooms on them and the fastest point. ``color``: the measured line's (the optimizer's);
+    ``xlabel``: the axis label (default ``x_name``).
     """
-    fig, ax = new_figure(figsize=(7.0, 5.2))
+    fig, ax = new_figure(figsize=(7.5, 5.2))
     x = np.asarray(x, dtype=float)
     measured = np.asarray(steps, float)
     if np.isfinite(measured).any():
-        ax.plot(x, measured, "o-", markersize=3, label="measured")
+        ax.plot(x, measured, "o-", markersize=3, label="measured", color=color)
+        best = int(np.nanargmin(measured))
+        ax.plot(x[best], measured[best], "D", color="none", markeredgecolor="magenta",
+                markeredgewidth=2, markersize=10, zorder=5,
+                label=f"fewest steps: {x_name} = {x[best]:.4g}, {int(measured[best])} steps")
+        _zoom(ax, x, measured, best, optimum, boundary, log_x, color)
     if predicted is not None and np.isfinite(np.asarray(predicted, float)).any():
         ax.plot(x, np.asarray(predicted, float), "--", color="black", label="predicted")
     diverged, slow = _status_cells(status, x.shape)
@@ -206,7 +246,7 @@ def sweep_line(
             _log_range(ax, "x", span, pad)
         else:
             ax.set_xlim(span.min() - pad * np.ptp(span), span.max() + pad * np.ptp(span))
-    ax.set_xlabel(x_name)
+    ax.set_xlabel(xlabel or x_name)
     ax.set_ylabel("steps to tolerance")
     _title(fig, ax, title)
     ax.grid(True, which="both", alpha=0.3)
