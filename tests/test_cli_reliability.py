@@ -207,7 +207,7 @@ def test_disk_errors_name_the_file(tmp_path, monkeypatch):
     import hessian_lab.experiments
 
     class Written:  # an experiment's result, reduced to its files
-        def write(self, folder):
+        def write(self, folder, **figure_options):  # dpi=, format=
             return files.atomic_write_many(folder, {"table.csv": b"a,b\n"})
 
     monkeypatch.setattr(hessian_lab.experiments, "run_experiment", lambda *a, **k: Written())
