@@ -51,10 +51,25 @@ RECORDABLE = ("loss", "x")
 CONVERGED, DIVERGED, MAX_STEPS = "converged", "diverged", "max_steps"
 DEFAULT_BOUND = 1e12
 PROGRESS_EVERY = 100
+#: ... or after this many seconds since the last report, whichever comes first
+PROGRESS_SECONDS = 1.0
+#: the most work one call may ask for, in entry evaluations (:func:`work_estimate`): on
+#: one core a gradient entry costs ~3 ns (a quadratic at d = 1e6), so some 5 minutes to
+#: an hour. ``run(max_work=math.inf)`` lifts it.
+MAX_WORK = 1e11
 #: the engine's status codes while it runs (the result holds the names)
 _CODES = {MAX_STEPS: 0, CONVERGED: 1, DIVERGED: 2}
 
-__all__ = ["run", "RunResult", "CRITERIA", "CONVERGED", "DIVERGED", "MAX_STEPS"]
+__all__ = [
+    "run",
+    "RunResult",
+    "CRITERIA",
+    "CONVERGED",
+    "DIVERGED",
+    "MAX_STEPS",
+    "MAX_WORK",
+    "work_estimate",
+]
 
 
 @dataclass
@@ -170,6 +185,16 @@ def _batch_x0(x0, batch: int, backend: Backend | None, dtype: str | None):
     return broadcast_copy(X, (max(batch, X.shape[0]), X.shape[1])), backend
 
 
+def work_estimate(rows: int, d: int, max_steps: int, optimizer: Optimizer) -> float:
+    """The most work a run asks for, in entry evaluations (a gradient of one row = ``d``):
+
+        rows x d x max_steps x optimizer.work_per_step(d)
+
+    (a gradient, a Hessian-vector product ~ 1 per entry, a dense Hessian ~ d, a solve ~
+    d^2). An upper bound: rows that finish early stop working."""
+    return float(rows) * float(d) * float(max_steps) * float(optimizer.work_per_step(d))
+
+
 def known_minimizers(problem):
     """Every minimizer the problem knows, ``(m, d)`` host floats, or None: ``minima`` where
     it lists several (``(m, d)``), else its one ``minimizer`` as ``(1, d)``."""
@@ -210,6 +235,7 @@ def run(
     dtype: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     noise=None,
+    max_work: float = MAX_WORK,
 ) -> RunResult:
     """Run ``optimizer`` on ``problem`` from every row of ``x0`` at once (see module doc).
 
@@ -227,9 +253,12 @@ def run(
             ``x0`` if it is an array, else ``auto``.
         dtype: ``"float64"`` (default) or ``"float32"``.
         progress: called as ``progress(step, active_rows)`` every ``PROGRESS_EVERY`` steps
-            and once at the end (for progress bars); None for no calls.
+            or ``PROGRESS_SECONDS`` seconds, whichever is first, and once at the end (for
+            progress bars); None for no calls.
         noise: a :class:`~hessian_lab.noise.GradientNoise`: the optimizer's gradients get
             counter-based Gaussian noise (each row a Monte Carlo sample); None: exact.
+        max_work: a run whose :func:`work_estimate` exceeds this is refused (ValueError
+            with the estimate) before it starts; default ``MAX_WORK``.
     """
     if not isinstance(optimizer, Optimizer):
         raise TypeError(
@@ -257,6 +286,15 @@ def run(
     X, backend = _batch_x0(x0, optimizer.batch_size(), backend, dtype)
     if X.shape[1] != problem.dim:
         raise ValueError(f"x0 has dimension {X.shape[1]} but the problem has {problem.dim}")
+    work = work_estimate(X.shape[0], X.shape[1], max_steps, optimizer)
+    if work > max_work:
+        raise ValueError(
+            f"the run would evaluate up to {work:.2g} entries ({X.shape[0]} rows x "
+            f"{X.shape[1]} dims x {max_steps} steps x {optimizer.work_per_step(X.shape[1]):g} "
+            f"gradients' work per step for {optimizer.name or type(optimizer).__name__}), "
+            f"over the limit of {max_work:.2g} (an hour or more): lower max_steps, the "
+            "dimension, the rows or the work per step (n_samples)"
+        )
     source = None if noise is None else noise.source(problem, backend, X.shape[0])
     with np.errstate(all="ignore"):
         loop = _Loop(problem, optimizer, X, backend, criterion, tol, int(max_steps), bound, record)
@@ -560,7 +598,7 @@ class _Loop:
         return out
 
     def run(self, progress=None) -> RunResult:
-        start = time.perf_counter()
+        start = reported = time.perf_counter()
         step, value_and_grad, oracle = self.optimizer.step, self.problem.value_and_grad, self.oracle
         remember, tally = oracle.remember, oracle.tally  # bound once: the loop runs per step
         f, G = value_and_grad(self.X)
@@ -600,8 +638,11 @@ class _Loop:
             self.settle(t + 1, X_chunk, f_chunk, G_chunk, X, G)
             t += k
             self.weigh_steps(t)
-            if progress is not None and t % PROGRESS_EVERY == 0 and self.rows.size:
-                progress(t, int(self.rows.size))
+            if progress is not None and self.rows.size:
+                now = time.perf_counter()
+                if t % PROGRESS_EVERY == 0 or now - reported >= PROGRESS_SECONDS:
+                    progress(t, int(self.rows.size))
+                    reported = now
         last = int(self.steps.max()) if self.steps.size else 0
         if progress is not None:
             progress(last, 0)

@@ -128,8 +128,12 @@ def compare(
     bound: float | None = None,
     record: Sequence[str] = (),
     backend: Any = "numpy",
+    progress: Callable[[str], Callable[[int, int], None] | None] | None = None,
 ) -> Comparison:
     """Run each of ``optimizers`` (label -> optimizer) on ``problem`` from ``x0``.
+
+    ``progress(label)``, when given, returns the engine's progress callback for that run
+    (or None): how a long run shows it is moving.
 
     Each run is its own engine call (B = 1) with the same stopping rule; where the theory
     bridge has a closed form (GD, heavy ball, Nesterov, Newton on a quadratic), the
@@ -138,7 +142,8 @@ def compare(
     out = Comparison([float(v) for v in x0], criterion, tol, max_steps)
     rule = dict(criterion=criterion, tol=tol, max_steps=max_steps, bound=bound, backend=backend)
     for label, optimizer in optimizers.items():
-        result = _engine(problem, optimizer, x0, rule, record=record)
+        report = None if progress is None else progress(label)
+        result = _engine(problem, optimizer, x0, rule, record=record, progress=report)
         dtype = getattr(backend, "dtype", "float64")  # a Backend carries the run's dtype
         steps, rate, note = _predict(problem, optimizer, x0, criterion, tol, max_steps, dtype)
         out.runs.append(

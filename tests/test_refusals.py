@@ -278,3 +278,41 @@ def test_newton_beyond_float64s_resolution_is_predicted_to_stall_and_says_why(ro
     assert predict(well_resolved, hl.Newton(), x0).steps[0] == 1
     resolved_run = hl.run(well_resolved, hl.Newton(), x0)  # rounding may cost a step or two
     assert resolved_run.converged.all() and resolved_run.steps[0] <= 3
+
+
+def test_absurd_work_is_refused_with_its_estimate_before_it_starts():
+    import hessian_lab as hl
+    from hessian_lab.engine import MAX_WORK, work_estimate
+
+    problem = hl.Quadratic(np.ones(1_000_000))
+    optimizer = hl.AdaHessian(n_samples=1000)
+    assert work_estimate(1, 10**6, 10_000, optimizer) == 1e6 * 1e4 * 2001 > MAX_WORK
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"2e\+13 entries .*2001 gradients' work per step"):
+        hl.run(problem, optimizer, np.ones(1_000_000))
+    assert time.perf_counter() - start < 2
+    # the limit is the estimate's: lifted, or with fewer probes, a small problem runs
+    small = hl.Quadratic(np.ones(10))
+    assert hl.run(small, optimizer, np.ones(10), max_steps=2, max_work=1e5).steps[0] <= 2
+    with pytest.raises(ValueError, match="over the limit of 1e\\+05"):
+        hl.run(small, optimizer, np.ones(10), max_steps=20, max_work=1e5)
+
+
+def test_the_cli_refuses_absurd_work_in_one_line():
+    _one_line_error(["run", "--dim", "1000000", "-o", "adahessian:n_samples=1000"], "2e+13 entries")
+
+
+def test_slow_steps_report_progress_by_time_not_only_every_hundred_steps(monkeypatch):
+    import hessian_lab as hl
+    from hessian_lab import engine
+
+    monkeypatch.setattr(engine, "PROGRESS_SECONDS", 0.0)  # every check reports
+    calls = []
+    hl.run(
+        hl.steep_valley(),
+        hl.GD(lr=1e-3),
+        np.zeros(2),
+        max_steps=60,
+        progress=lambda *a: calls.append(a),
+    )
+    assert [step for step, _ in calls[:-1]] == [25, 50] and calls[-1] == (60, 0)

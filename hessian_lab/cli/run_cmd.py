@@ -5,6 +5,7 @@ Parses the options, calls :func:`hessian_lab.studies.compare`, renders the resul
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 import typer
@@ -163,13 +164,15 @@ def run(
     from ..studies import compare
 
     labels = _labels(resolved)
-    study = compare(
-        built.problem,
-        dict(zip(labels, (r.optimizer for r in resolved), strict=True)),
-        s.x0,
-        record=record,
-        **s.engine_kwargs(),
-    )
+    with contextlib.ExitStack() as bars:
+        study = compare(
+            built.problem,
+            dict(zip(labels, (r.optimizer for r in resolved), strict=True)),
+            s.x0,
+            record=record,
+            progress=lambda label: bars.enter_context(_run_progress(built, s, resolved, label)),
+            **s.engine_kwargs(),
+        )
     runs = [_run_entry(r, c) for r, c in zip(resolved, study.runs, strict=True)]
     document = {
         "command": "run",
@@ -220,6 +223,22 @@ def _animation(built, start, histories, paths, out, diverged, dpi):
         )
 
     return ("--animate", out, build)
+
+
+#: entry evaluations (engine.work_estimate) above which a run shows a progress bar (~1 s)
+PROGRESS_WORK = 1e9
+
+
+def _run_progress(built, s, resolved, label):
+    """A progress bar on stderr for a long run (see ``PROGRESS_WORK``), else nothing."""
+    from ..engine import work_estimate
+    from .sweep_cmd import _progress
+
+    optimizer = next(
+        r.optimizer for r, name in zip(resolved, _labels(resolved), strict=True) if name == label
+    )
+    work = work_estimate(1, built.problem.dim, s.max_steps, optimizer)
+    return _progress(1, s.max_steps, work=work, threshold=PROGRESS_WORK, label=f"running {label}")
 
 
 def _run_entry(resolved, compared) -> dict[str, Any]:

@@ -162,14 +162,18 @@ def _shown_fixed(fixed: dict, grid_keys: set) -> dict:
 
 
 class _progress:
-    """A progress bar on a terminal for sweeps over PROGRESS_WORK row-steps, else nothing."""
+    """A progress bar on a terminal for sweeps over PROGRESS_WORK row-steps (or ``work``
+    over ``threshold``), else nothing; ``label`` names what runs."""
 
-    def __init__(self, batch: int, max_steps: int) -> None:
+    def __init__(self, batch: int, max_steps: int, work=None, threshold=PROGRESS_WORK, label=None):
         self.batch, self.max_steps, self.bar = batch, max_steps, None
+        self.work = batch * max_steps if work is None else work
+        self.threshold = threshold
+        self.label = label or f"sweeping {batch} runs"
 
     def __enter__(self):
         console = err_console()
-        if self.batch * self.max_steps <= PROGRESS_WORK or not console.is_terminal:
+        if self.work <= self.threshold or not console.is_terminal:
             return None
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -184,9 +188,7 @@ class _progress:
             transient=True,
         )
         self.bar.__enter__()
-        task = self.bar.add_task(
-            f"sweeping {self.batch} runs", total=self.max_steps, active=self.batch
-        )
+        task = self.bar.add_task(self.label, total=self.max_steps, active=self.batch)
 
         def advance(step: int, active: int) -> None:
             self.bar.update(task, completed=step if active else self.max_steps, active=active)

@@ -95,6 +95,11 @@ class AdaHessian(Optimizer):
         hp.seed = seed_column(self.seed, backend, batch)
         return hp
 
+    def work_per_step(self, d: int) -> float:
+        """One gradient, and ``n_samples`` probes every ``update_each`` steps, each a
+        Hessian-vector product and a counter-based draw (about two gradients' work)."""
+        return 1.0 + 2.0 * self.n_samples / self.update_each
+
     def init(self, X, hp):
         return self.State(X * 0, X * 0, X * 0, 0)
 

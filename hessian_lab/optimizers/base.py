@@ -162,6 +162,12 @@ class Optimizer:
                 resolved[f.name] = value
         return SimpleNamespace(**resolved)
 
+    def work_per_step(self, d: int) -> float:
+        """What one update asks of the problem per row, in gradients (a gradient, a
+        Hessian-vector product or a Hessian diagonal ~ 1; a dense Hessian ~ d; a solve with
+        it ~ d^2): for the engine's estimate of a run's work. Default: one gradient."""
+        return 1.0
+
     def init(self, X, hp):
         raise NotImplementedError
 

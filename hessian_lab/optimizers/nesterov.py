@@ -27,6 +27,10 @@ class Nesterov(Optimizer):
     class State(NamedTuple):
         previous: object  # (B, d)
 
+    def work_per_step(self, d: int) -> float:
+        """A gradient at the look-ahead point besides the engine's at the iterate."""
+        return 2.0
+
     def init(self, X, hp):
         return self.State(X)
 

@@ -35,6 +35,11 @@ class Newton(Optimizer):
     lr: float = hyper(1.0, 0.0)
     State: ClassVar[type] = _NoState
 
+    def work_per_step(self, d: int) -> float:
+        """A gradient and a dense Hessian (~ d gradients); the pseudo-inverse's ~d^2 more is
+        left out: on a quadratic Newton needs one step, far fewer than ``max_steps``."""
+        return 1.0 + d
+
     def init(self, X, hp):
         return _NoState()
 
@@ -65,6 +70,10 @@ class DiagonalNewton(Optimizer):
     name: ClassVar[str] = "diag-newton"
     lr: float = hyper(1.0, 0.0)
     State: ClassVar[type] = _NoState
+
+    def work_per_step(self, d: int) -> float:
+        """A gradient and a Hessian diagonal."""
+        return 2.0
 
     def init(self, X, hp):
         return _NoState()
