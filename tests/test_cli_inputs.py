@@ -15,7 +15,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from hessian_lab import files
+from hessian_lab import catalog, files
 from hessian_lab.cli import app
 from hessian_lab.torch.models import build, load_weights
 
@@ -81,15 +81,19 @@ def test_config_vars_as_text_names_the_variables(tmp_path):
 
 
 # --------------------------------------------------------------------------- optimizer specs
-def test_adahessian_gaussian_probes_and_the_printed_spec_runs_again():
-    first = invoke("run", "-o", "adahessian:probe=gaussian", "--max-steps", "30", "--json")
+def test_every_spec_run_json_prints_runs_again_to_the_same_result():
+    """Each catalog optimizer (adahessian with gaussian probes) reported by ``run --json``:
+    its ``spec`` given back as ``-o`` rebuilds the same optimizer and the same run."""
+    texts = [n if n != "adahessian" else "adahessian:probe=gaussian" for n in catalog.names()]
+    args = ["run", "--max-steps", "30", "--json"]
+    first = invoke(*args, *(f"-o{t}" for t in texts))
     assert first.exit_code == 0, first.stderr
-    spec = json.loads(first.stdout)["runs"][0]["spec"]
-    assert "probe=gaussian" in spec
-    again = invoke("run", "-o", spec, "--max-steps", "30", "--json")
+    runs = json.loads(first.stdout)["runs"]
+    assert "probe=gaussian" in runs[texts.index("adahessian:probe=gaussian")]["spec"]
+    again = invoke(*args, *(f"-o{run['spec']}" for run in runs))
     assert again.exit_code == 0, again.stderr
-    run0, run1 = json.loads(first.stdout)["runs"][0], json.loads(again.stdout)["runs"][0]
-    assert run1["spec"] == spec and run1["final_loss"] == run0["final_loss"]
+    for run0, run1 in zip(runs, json.loads(again.stdout)["runs"], strict=True):
+        assert run1["spec"] == run0["spec"] and run1["final_loss"] == run0["final_loss"]
 
 
 def test_a_default_optimizer_broken_by_the_problem_is_blamed_on_its_default():
@@ -101,10 +105,11 @@ def test_a_default_optimizer_broken_by_the_problem_is_blamed_on_its_default():
 
 
 # --------------------------------------------------------------------------- sweep, derive
-def test_sweep_plot_over_six_hundred_decades(tmp_path):
+@pytest.mark.parametrize("second", [[], ["--grid", "beta=0:0.9:3"]], ids=["line", "heatmap"])
+def test_sweep_plot_over_six_hundred_decades(tmp_path, second):
     plot = tmp_path / "wide.png"
-    args = ["sweep", "-o", "gd", "--grid", "lr=1e-300:1e300:8:log", "--max-steps", "20"]
-    result = invoke(*args, "--plot", str(plot))
+    args = ["sweep", "-o", "momentum", "--grid", "lr=1e-300:1e300:6:log", *second]
+    result = invoke(*args, "--max-steps", "20", "--plot", str(plot))
     assert result.exit_code == 0, result.stderr
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -36,7 +36,7 @@ def test_problem_by_preset_name_and_by_options():
     rotated = hl.problem(kappa=100, dim=50, rotation="random")
     assert rotated.dim == 50 and not rotated.axis_aligned
     assert rotated.eigenvalues[-1] / rotated.eigenvalues[0] == pytest.approx(100.0)
-    given = hl.problem(eigenvalues="1,10", center=[1, 2])
+    given = hl.problem(eigenvalues="1,10", center=np.array([1.0, 2.0]))
     np.testing.assert_allclose(given.grad(np.array([[0.0, 0.0]])), [[-1.0, -20.0]])
     neuron = hl.problem(objective="(w*2+b-1)**2", vars="w,b")
     assert neuron.dim == 2 and float(neuron.loss(np.array([[0.5, 0.0]]))[0]) == 0.0

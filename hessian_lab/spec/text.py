@@ -105,7 +105,10 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
 
 
 def parse_list(value: Any, what: str, length: int | None = None) -> list[float]:
-    """A list of finite floats from ``"1,100"`` (or a TOML list); ``length`` if it must match."""
+    """A list of finite floats from ``"1,100"``, a list or a 1-D array; ``length`` if it
+    must match."""
+    if hasattr(value, "tolist") and not isinstance(value, str):  # a NumPy array
+        value = value.tolist()
     if isinstance(value, (list, tuple)):
         items = [str(v) for v in value]
     else:
