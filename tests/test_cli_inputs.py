@@ -128,7 +128,7 @@ def test_a_failed_experiment_write_leaves_no_folder(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     class Written:  # an experiment's result, reduced to its files
-        def write(self, folder):
+        def write(self, folder, **_figure_options):
             return files.atomic_write_many(folder, {"table.csv": b"a,b\n", "t.md": b"|a|\n"})
 
     monkeypatch.setattr(files, "_stage", full)
