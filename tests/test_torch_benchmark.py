@@ -60,3 +60,20 @@ def test_the_tutorial_class_is_not_bias_corrected():
     g = torch.tensor([6.0, -12.0], dtype=torch.float64)
     torch.testing.assert_close(steps[1], 0.1 * g / (6 * z**2))
     torch.testing.assert_close(steps[0], steps[1] * 0.1 / 0.001**0.5)
+
+
+def test_the_adahessian_profile_reports_every_phase(capsys):
+    import adahessian_profile
+
+    threads = torch.get_num_threads()
+    try:
+        adahessian_profile.main(["--quick"])
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    for name in ("forward + backward (an SGD step)", "Hessian-vector product",
+                 "probe (Rademacher, all parameters)", "averaging + update", "AdaHessian step",
+                 "gradient and Hz by torch.func.jvp(grad)"):
+        found = re.search(rf"{re.escape(name)} +([\d.]+) ms +([\d.]+)x forward\+backward", out)
+        assert found and float(found.group(1)) > 0, name
+    assert "1.00x forward+backward" in out and "Self CPU" in out  # the profiler's table
