@@ -176,9 +176,9 @@ def _figure(rates, spectrum, quantities):
     lr_max = quantities.get("lr_max", 2.0 / lam_max)
     lr = np.linspace(0.0, 1.2 * lr_max, 400)
     curves = {
-        "|r(lambda_min)| = |1 - lr lambda_min|": _gd_curve(rates, lr, [lam_min]),
-        "|r(lambda_max)| = |1 - lr lambda_max|": _gd_curve(rates, lr, [lam_max]),
-        "R(lr) = max_i |1 - lr lambda_i|": _gd_curve(rates, lr, spectrum),
+        r"$|r(\lambda_{\min})| = |1 - \eta\lambda_{\min}|$": _gd_curve(rates, lr, [lam_min]),
+        r"$|r(\lambda_{\max})| = |1 - \eta\lambda_{\max}|$": _gd_curve(rates, lr, [lam_max]),
+        r"$R(\eta) = \max_i |1 - \eta\lambda_i|$": _gd_curve(rates, lr, spectrum),
     }
     return plots.rate_curves(
         lr,

@@ -103,7 +103,7 @@ def run(quick: bool = False) -> ExperimentResult:
     figure = plots.hutchinson_error(
         n_list,
         curves,
-        title=f"Hutchinson: {DIM}-D rotated H (kappa {KAPPA:g}), {trials} trials per point",
+        title=f"Hutchinson: {DIM}-D rotated H ($\\kappa$ = {KAPPA:g}), {trials} trials per point",
         ylabel="RMS error of the diag(H) estimate",
     )
     data = {

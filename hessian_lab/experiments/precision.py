@@ -103,7 +103,8 @@ def run(quick: bool = False) -> ExperimentResult:
         predicted_path(problem, optimizer, X0, "distance", steps)[:, 0],
         {row["dtype"]: row["predicted_floor"] for row in table},
         tol=TOL,
-        title="GD at lr* on the steep valley: the error stalls at (ulp(x*)/2) / (1 - |r|), "
+        title=r"GD at $\eta^*$ on the steep valley: the error stalls at "
+        r"$(\mathrm{ulp}(x^*)/2) / (1 - |r|)$, "
         f"|r| = {data['rate']:.4f}",
     )
     single, double = table[1], table[0]

@@ -76,6 +76,7 @@ def run(quick: bool = False) -> ExperimentResult:
             min_value=getattr(problem, "min_value", None),
             title=f"Sigmoid neuron: training loss over {epochs} epochs",
             colors=colors,
+            xlabel="epoch (one full-batch step on both points)",
         ),
         "contour": plots.contour_paths(
             problem,

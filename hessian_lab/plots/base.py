@@ -19,7 +19,6 @@ import contextlib
 import contextvars
 import os
 import re
-import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,7 +254,12 @@ def _wrap(text: str, fig, fontsize_pt: float | None = None, share: float = 0.92)
     """``text`` broken into lines that fit ``share`` of the figure's width (a character is
     at most ~0.6 em wide), never inside a formula, parentheses or ``a = b``."""
     size = fontsize_pt or _font_points()
-    width = max(16, int(fig.get_figwidth() * 72 * share / (0.6 * size)))
+    return _fill(text, max(16, int(fig.get_figwidth() * 72 * share / (0.6 * size))))
+
+
+def _fill(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width`` visible characters, broken only at the spaces
+    :func:`_glue` leaves breakable (a longer formula stays whole on its own line)."""
     lines: list[str] = []
     for word in _glue(text).split(" "):
         if lines and _visible_len(lines[-1]) + 1 + _visible_len(word) <= width:
@@ -283,10 +287,7 @@ def _legend_below(fig, handles=None, labels=None, n: int | None = None) -> None:
         handles, labels = [handles[i] for i in order], [labels[i] for i in order]
     if not handles:
         return
-    labels = [
-        "\n".join(textwrap.wrap(_glue(label), LEGEND_CHARS)).replace("\u00a0", " ") or label
-        for label in labels
-    ]
+    labels = [_fill(label, LEGEND_CHARS) for label in labels]
     longest = max(_visible_len(line) for label in labels for line in label.splitlines())
     char = 0.55 * _font_points("legend.fontsize")
     per_row = max(1, int(fig.get_figwidth() * 72 * 0.95 / (char * longest + 4 * char)))

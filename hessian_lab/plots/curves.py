@@ -34,8 +34,10 @@ def loss_curves(
     ylabel: str | None = None,
     colors: Mapping[str, str] | None = None,
     diverged: Mapping[str, int | None] | None = None,
+    xlabel: str = "step",
 ):
-    """``f - f*`` (or ``f``) against the step for each run, on a log scale.
+    """``f - f*`` (or ``f``) against the step for each run, on a log scale (``xlabel``:
+    what a step is, e.g. an epoch).
 
     Each curve ends at the step its run finished (see :func:`finished`), never padded.
     A run that reaches exactly 0 (which a log axis cannot show) ends in a triangle on the
@@ -105,7 +107,7 @@ def loss_curves(
         (np.nan_to_num(g, nan=np.inf) > ceiling).any() for g in gaps.values()
     ):
         ax.set_ylim(top=ceiling)
-    ax.set_xlabel("step")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel or ("loss - f*" if min_value is not None else "loss"))
     _title(fig, ax, title)
     ax.grid(True, which="both", alpha=0.3)
@@ -163,7 +165,7 @@ def rate_curves(
         right.plot(lr_opt, 1 - rate_opt, **star)
         right.annotate(rf"$1 - R^*$ = {1 - rate_opt:.3g}", (lr_opt, 1 - rate_opt),
                        xytext=(-12, -18), textcoords="offset points", ha="right",
-                       bbox=dict(facecolor="white", edgecolor="none", alpha=0.8))
+                       bbox=dict(facecolor="white", edgecolor="none", alpha=0.6))
     if measured is not None:
         m_lr, m_rate, m_label = measured
         m_lr, m_rate = np.asarray(m_lr, float), np.asarray(m_rate, float)
@@ -288,7 +290,7 @@ def distance_floor(
     lowest = min([*floors.values(), *(tol,) * (tol is not None)])
     ax.set_ylim(bottom=lowest / 10)
     ax.set_xlabel("step")
-    ax.set_ylabel("||x - x*||")
+    ax.set_ylabel(r"distance to the minimizer $\|x - x^*\|$")
     _title(fig, ax, title)
     ax.grid(True, which="both", alpha=0.3)
     _legend_below(fig)
@@ -327,7 +329,7 @@ def hutchinson_error(
                 np.asarray(curve["theory"], float),
                 "--",
                 color=colors[name],
-                label=f"{prefix}theory" + ("" if name else ": sigma / sqrt(N)"),
+                label=f"{prefix}theory" + ("" if name else r": $\sigma/\sqrt{N}$"),
             )
     ax.set_xscale("log", base=2 if n.min() >= 1 and np.allclose(np.log2(n) % 1, 0) else 10)
     ax.set_yscale("log")
