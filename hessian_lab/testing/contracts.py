@@ -20,10 +20,10 @@ schedulefree) test one way or another:
   the closure and returns the loss it returned;
 - **maximize**: ``maximize=True`` on ``g = -f`` equals minimizing ``f`` (where the class
   takes ``maximize``);
-- **matrix parameters**: a non-square and a square matrix, each contiguous and as a
-  transposed (non-contiguous) view, equal the same entries as a vector; under ``matrix``
-  (a method that acts on whole matrices: Muon, Shampoo, factored Adafactor) the
-  transposed view equals the contiguous matrix instead;
+- **matrix parameters**: a non-square and a square matrix, each contiguous, as a
+  transposed view and as a strided slice (two non-contiguous layouts), equal the same
+  entries as a vector; under ``matrix`` (a method that acts on whole matrices: Muon,
+  Shampoo, factored Adafactor) each layout equals the contiguous matrix instead;
 - **float32 parameters**: run, stay float32 and finite, and follow the float64 run of the
   same problem to float32 rounding (``64 eps32 scale (t + 1)`` plus 8 times the method's
   response to a ``16 eps32 scale`` nudge of the start: an ill-conditioned inner solve,
@@ -58,6 +58,7 @@ import numpy as np
 
 from .invariants import FAIL, NA, PASS, Outcome
 from .torch_runs import (
+    LAYOUTS,
     STEPS,
     Bowl,
     Raised,
@@ -381,38 +382,45 @@ def maximize(ctx: Context) -> Outcome:
 
 
 def matrices(ctx: Context) -> Outcome:
-    """Matrix parameters (3x2 and 3x3, contiguous and transposed views) equal the same
-    entries as a vector; under ``matrix``, the transposed view equals the contiguous one."""
+    """Matrix parameters (3x2 and 3x3, contiguous and in two non-contiguous layouts) equal
+    the same entries as a vector; under ``matrix``, each layout equals the contiguous one."""
     s = ctx.subject
     whole = "matrix" in ctx.assume
     compared = not ctx.stochastic
     for shape in ((3, 2), (3, 3)):
         problem = bowl([shape], s.seed)
         runs = {}
-        for transposed in (False, True):
-            _, _, traj = s.fresh(problem, transposed=transposed)
+        for layout in LAYOUTS:
+            try:
+                _, _, traj = s.fresh(problem, layout=layout)
+            except Raised as error:
+                shown = f"{shape[0]}x{shape[1]}"
+                return Outcome(
+                    MATRIX, FAIL, f"{error}, on a {shown} parameter ({layout})", error=error.error
+                )
             if not np.all(np.isfinite(traj[0])):
-                return Outcome(MATRIX, FAIL, f"a {shape} parameter left the finite numbers")
-            runs[transposed] = traj[0]
+                return Outcome(
+                    MATRIX, FAIL, f"a {shape} parameter ({layout}) left the finite numbers"
+                )
+            runs[layout] = traj[0]
         if not compared:
             continue
         if whole:
-            pairs = [("the contiguous matrix", runs[False], runs[True], "transposed view")]
-            sens = s.sensitivity(problem, reference=[runs[False]])
+            expected, what = runs["contiguous"], "the contiguous matrix"
+            sens = s.sensitivity(problem, reference=[expected])
         else:
             _, _, vector = s.fresh(problem.flattened())
-            flat = vector[0].reshape(runs[False].shape)
-            pairs = [
-                ("the same entries as a vector", flat, runs[False], "contiguous"),
-                ("the same entries as a vector", flat, runs[True], "transposed view"),
-            ]
+            expected = vector[0].reshape(runs["contiguous"].shape)
+            what = "the same entries as a vector"
             sens = s.sensitivity(problem.flattened(), reference=vector)
-        for what, expected, got, layout in pairs:
-            message = differs(expected, got, problem.scale, sensitivity=sens)
+        for layout in LAYOUTS:
+            if whole and layout == "contiguous":
+                continue
+            message = differs(expected, runs[layout], problem.scale, sensitivity=sens)
             if message:
                 hint = (
                     "an update that depends on the memory layout (a reshape that copies?)"
-                    if whole or layout == "transposed view"
+                    if whole or layout != "contiguous"
                     else "not elementwise on matrices: declare --assume matrix if it acts on "
                     "whole matrices"
                 )
@@ -423,19 +431,19 @@ def matrices(ctx: Context) -> Outcome:
                     f"{message}; {hint}",
                     f"one {shape} parameter, {layout}",
                 )
+    layouts = "contiguous, as a transposed view and as a strided slice"
     if not compared:
         return Outcome(MATRIX, NA, f"ran on every layout; not compared: {STOCHASTIC}")
     if whole:
         return Outcome(
             MATRIX,
             PASS,
-            "declared matrix: 3x2 and 3x3 transposed views run as the contiguous matrices",
+            f"declared matrix: 3x2 and 3x3 parameters, {layouts}, run as the contiguous matrix",
         )
     return Outcome(
         MATRIX,
         PASS,
-        "3x2 and 3x3 parameters, contiguous and transposed views, run as the same entries "
-        "in a vector",
+        f"3x2 and 3x3 parameters, {layouts}, run as the same entries in a vector",
     )
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "state_eps",
     "stream",
     "takes_closure",
+    "LAYOUTS",
 ]
 
 #: the length of every run
@@ -119,18 +120,26 @@ def bowl(shapes: Iterable[tuple[int, ...]], seed: int) -> Bowl:
     return Bowl(tuple(h), tuple(c), tuple(x0))
 
 
-def parameters(problem: Bowl, dtype: str = "float64", transposed: bool = False) -> list:
-    """Fresh leaf tensors at the problem's start; ``transposed``: 2-D ones as ``.t()`` views
-    of a contiguous transpose (the same values, non-contiguous memory)."""
+#: the memory layouts of a 2-D parameter: one contiguous, two not
+LAYOUTS = ("contiguous", "transposed view", "strided slice")
+
+
+def parameters(problem: Bowl, dtype: str = "float64", layout: str = "contiguous") -> list:
+    """Fresh leaf tensors at the problem's start; 2-D ones in ``layout``: ``"transposed
+    view"`` is ``.t()`` of a contiguous transpose, ``"strided slice"`` is ``[..., 0]`` of a
+    contiguous ``(m, n, 2)`` tensor (the same values, non-contiguous memory)."""
     import torch
 
     kind = getattr(torch, dtype)
     out = []
     for x in problem.x0:
-        if transposed and x.ndim == 2:
-            out.append(torch.tensor(x.T.copy(), dtype=kind).t().requires_grad_(True))
+        if layout == "transposed view" and x.ndim == 2:
+            p = torch.tensor(x.T.copy(), dtype=kind).t()
+        elif layout == "strided slice" and x.ndim == 2:
+            p = torch.tensor(np.stack([x, np.zeros_like(x)], axis=-1), dtype=kind)[..., 0]
         else:
-            out.append(torch.tensor(x, dtype=kind).requires_grad_(True))
+            p = torch.tensor(x, dtype=kind)
+        out.append(p.requires_grad_(True))
     return out
 
 
@@ -246,11 +255,13 @@ class Subject:
                 trajectory.append(p.detach().double().numpy().copy())
         return opt, [np.stack(t) for t in trajectories]
 
-    def fresh(self, problem: Bowl, steps: int = STEPS, dtype="float64", transposed=False, **opts):
+    def fresh(
+        self, problem: Bowl, steps: int = STEPS, dtype="float64", layout="contiguous", **opts
+    ):
         """A seeded run from the problem's start on new parameters: (optimizer, params,
         trajectories)."""
         with stream(self.seed):
-            params = parameters(problem, dtype, transposed)
+            params = parameters(problem, dtype, layout)
             opt = self.build(params, **opts)
             opt, trajectories = self.run(problem, params, steps, optimizer=opt)
         return opt, params, trajectories
