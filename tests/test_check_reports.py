@@ -283,7 +283,7 @@ def test_ctrl_c_stops_the_check_even_when_the_optimizer_swallows_it(tmp_path, in
     code = "import sys; from hessian_lab.cli import app; sys.argv[0] = 'hessian-lab'; app()"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     args = [sys.executable, "-P", "-c", code, "check", f"{path}:step", "--budget", "100000"]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(1200):  # until the optimizer is stepping
             if (tmp_path / "stepping").exists():
@@ -296,3 +296,4 @@ def test_ctrl_c_stops_the_check_even_when_the_optimizer_swallows_it(tmp_path, in
         assert (tmp_path / "stepping").exists()
     finally:
         proc.kill()
+        proc.wait()
