@@ -122,3 +122,11 @@ def test_bad_data_names_itself(setting):
         lambda_max(model, lambda b: b["x"].sum(), data=[{"x": 1.0}, {"x": 2.0}])
     with pytest.raises(ValueError, match="holds no batch"):
         hutchinson_trace(model, batch_loss(model), data=[], n_samples=2)
+
+
+def test_a_progress_bar_over_batches_changes_nothing(setting, capsys):
+    model, _, batches, _ = setting
+    quiet = hutchinson_trace(model, batch_loss(model), n_samples=3, data=batches)
+    shown = hutchinson_trace(model, batch_loss(model), n_samples=3, data=batches, progress=True)
+    assert torch.equal(quiet.samples, shown.samples)
+    assert capsys.readouterr().out == ""  # the bar goes to stderr, never to stdout
