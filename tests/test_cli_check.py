@@ -63,6 +63,13 @@ def test_the_table_names_the_failure(tmp_path):
         (["torch.optim:Adam", "--like", "lion"], "unknown optimizer"),
         (["torch.optim:Adam", "--assume", "convex"], "convex"),
         (["torch.optim:Adam", "--examples", "0"], "--examples"),
+        (["torch.optim:SGD", "--kwargs", "lr=[0.1,0.2]"], "one value per hyperparameter"),
+        (["torch.optim:SGD", "--kwargs", "lr=[]"], "one value per hyperparameter"),
+        (["torch.optim:SGD", "--kwargs", "lr=" + "-" * 1500 + "1"], "--kwargs lr="),
+        (["torch.optim:SGD", "--seed", str(2**64)], "--seed"),
+        (["torch.optim:SGD", "--problems", "himmelblau"], "rosenbrock"),
+        (["torch.optim:SGD", "--like-kwargs", "lr=x"], "--like-kwargs"),
+        (["torch.optim:SGD", "--each-step", "json:nope"], "no attribute"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, words):
