@@ -273,6 +273,15 @@ def _title(fig, ax, text: str) -> None:
     ax.set_title(_wrap(text, fig, share=0.7))
 
 
+def _finish(fig, ax, title: str, n: int | None = None):
+    """The common end of a one-axes figure: its wrapped title, a log-friendly grid, the
+    legend below; returns ``fig``."""
+    _title(fig, ax, title)
+    ax.grid(True, which="both", alpha=0.3)
+    _legend_below(fig, n=n)
+    return fig
+
+
 def _legend_below(fig, handles=None, labels=None, n: int | None = None) -> None:
     """One figure legend under the axes, in as many columns as the labels allow."""
     if handles is None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .base import ZERO_LABEL, _legend_below, _title, _wrap, new_figure, palette
+from .base import ZERO_LABEL, _finish, _legend_below, _wrap, new_figure, palette
 
 #: marker shapes of runs with only a few points (a one-step Newton run)
 SHAPES = ("o", "s", "D", "^", "P", "X")
@@ -109,13 +109,7 @@ def loss_curves(
         ax.set_ylim(top=ceiling)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel or ("loss - f*" if min_value is not None else "loss"))
-    _title(fig, ax, title)
-    ax.grid(True, which="both", alpha=0.3)
-    _legend_below(fig)
-    return fig
-
-
-
+    return _finish(fig, ax, title)
 
 
 def rate_curves(
@@ -242,10 +236,7 @@ def steps_curves(
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    _title(fig, ax, title)
-    ax.grid(True, which="both", alpha=0.3)
-    _legend_below(fig)
-    return fig
+    return _finish(fig, ax, title)
 
 
 def distance_floor(
@@ -291,10 +282,7 @@ def distance_floor(
     ax.set_ylim(bottom=lowest / 10)
     ax.set_xlabel("step")
     ax.set_ylabel(r"distance to the minimizer $\|x - x^*\|$")
-    _title(fig, ax, title)
-    ax.grid(True, which="both", alpha=0.3)
-    _legend_below(fig)
-    return fig
+    return _finish(fig, ax, title)
 
 
 def hutchinson_error(
@@ -335,7 +323,4 @@ def hutchinson_error(
     ax.set_yscale("log")
     ax.set_xlabel("probes N per estimate")
     ax.set_ylabel(ylabel)
-    _title(fig, ax, title)
-    ax.grid(True, which="both", alpha=0.3)
-    _legend_below(fig, n=2)
-    return fig
+    return _finish(fig, ax, title, n=2)
