@@ -204,3 +204,26 @@ def test_noise_source_follows_the_active_rows():
     full.keep(np.array([1, 4]))
     np.testing.assert_array_equal(full.draw(2, like[:2]), everything[[1, 4]])
     assert problem.dim == 4
+
+
+def test_adapters_under_noise():
+    """A step-function adapter gets the noisy gradient; a torch.optim adapter, whose
+    closures evaluate the problem past the oracle, refuses in one line instead of
+    silently running without noise."""
+    import torch
+
+    from hessian_lab.adapters import StepFunction, TorchOptimizer
+
+    def sgd(x, g, state, lr=0.1):
+        return x - lr * g, state
+
+    problem = hl.Quadratic([1.0, 4.0], center=[0.3, -0.2])
+    noise = GradientNoise(0.5, batch_size=4, seed=1)
+    ours = hl.run(problem, hl.GD(lr=0.1), np.ones((3, 2)), tol=0, max_steps=5, noise=noise)
+    theirs = hl.run(problem, StepFunction(sgd), np.ones((3, 2)), tol=0, max_steps=5,
+                    noise=noise)
+    np.testing.assert_allclose(to_numpy(theirs.x), to_numpy(ours.x), rtol=1e-12)
+    with pytest.raises(ValueError, match="torch.optim adapters") as info:
+        hl.run(problem, TorchOptimizer(torch.optim.SGD, {"lr": 0.1}), np.ones(2), tol=0,
+               max_steps=2, noise=noise)
+    assert "\n" not in str(info.value)

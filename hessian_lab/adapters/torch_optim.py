@@ -327,5 +327,12 @@ class TorchOptimizer(Optimizer):
         return self.State(rows, _Runner(self, X))
 
     def step(self, X, state, hp, oracle):
+        if getattr(oracle, "noise", None) is not None:
+            # its closures evaluate the problem itself (autograd or the gradient formula),
+            # past the oracle that adds the noise
+            raise ValueError(
+                "gradient noise does not reach torch.optim adapters yet: run a built-in "
+                "optimizer or a step-function adapter under noise"
+            )
         rows = np.asarray(to_numpy(state.rows)) if is_array(state.rows) else state.rows
         return state.runner.step(X, rows, oracle.problem), state
