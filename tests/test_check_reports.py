@@ -279,3 +279,18 @@ def test_ctrl_c_stops_the_check_even_when_the_optimizer_swallows_it(tmp_path, in
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_target_printing_when_built_leaves_stdout_to_the_report(capsys):
+    """A banner printed by the constructor (adabelief-pytorch prints one) is summarised
+    with the report, not written ahead of the JSON document."""
+    import torch
+
+    class Banner(torch.optim.SGD):
+        def __init__(self, params, lr=0.1):
+            print("Welcome: check your arguments")
+            super().__init__(params, lr=lr)
+
+    report = check_optimizer(Banner, only={"determinism"}, examples=2)
+    assert capsys.readouterr().out == ""
+    assert report.output.startswith("while built:") and "Welcome" in report.output

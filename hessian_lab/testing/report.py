@@ -328,47 +328,56 @@ def check_optimizer(
             f"--kwargs {lists[0]}: one value per hyperparameter (a list makes a sweep); "
             "a tuple is one value, e.g. betas=(0.9,0.999)"
         )
-    label = _label(target)
-    obj = load_target(target) if isinstance(target, str) else target
-    describe(obj)
-    first = adapt(obj, kwargs, seed=seed, each_step=each_step)
-    validate(first)
-    graph: list[bool] = []  # decided on the first build, inside the time limit
+    # the target may print while it is imported or built (a banner): captured as in the
+    # checks, so that --json stays one document
+    early_out, early_err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(early_out), contextlib.redirect_stderr(early_err):
+        label = _label(target)
+        obj = load_target(target) if isinstance(target, str) else target
+        describe(obj)
+        first = adapt(obj, kwargs, seed=seed, each_step=each_step)
+        validate(first)
+        graph: list[bool] = []  # decided on the first build, inside the time limit
 
-    def make(layout="separate", seed=seed, shape=None):
-        if not graph:
-            graph.append(needs_graph(obj, kwargs, seed, each_step))
-        return adapt(
-            obj,
-            kwargs,
-            layout=layout,
+        def make(layout="separate", seed=seed, shape=None):
+            if not graph:
+                graph.append(needs_graph(obj, kwargs, seed, each_step))
+            return adapt(
+                obj,
+                kwargs,
+                layout=layout,
+                seed=seed,
+                create_graph=graph[0],
+                each_step=each_step,
+                shape=shape,
+            )
+
+        lr = kwargs.get("lr", _options(first, kwargs).get("lr"))
+        kit = Kit(
+            make,
+            decay=_decays(first, kwargs),
+            assume=assume,
+            examples=examples,
             seed=seed,
-            create_graph=graph[0],
-            each_step=each_step,
-            shape=shape,
+            steps=steps,
+            budget=budget,
+            lr=lr if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None,
         )
-
-    lr = kwargs.get("lr", _options(first, kwargs).get("lr"))
-    kit = Kit(
-        make,
-        decay=_decays(first, kwargs),
-        assume=assume,
-        examples=examples,
-        seed=seed,
-        steps=steps,
-        budget=budget,
-        lr=lr if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None,
-    )
-    ref = None if like is None else reference(like, first, kwargs, like_kwargs, seed)
-    checks = planned_checks(kit, ref, problems, _contracts(obj, kwargs, assume, seed, each_step))
-    if only is not None:
-        wanted = list(only) if not isinstance(only, str) else [only]
-        names = [name for name, _ in checks]
-        for name in wanted:
-            if name not in names:
-                raise ValueError(f"only: no check {name!r}; allowed: {', '.join(names)}")
-        checks = [(name, run) for name, run in checks if name in wanted]
-    return run_checks(Report(label, dict(kwargs)), checks, time_limit)
+        ref = None if like is None else reference(like, first, kwargs, like_kwargs, seed)
+        contracts = _contracts(obj, kwargs, assume, seed, each_step)
+        checks = planned_checks(kit, ref, problems, contracts)
+        if only is not None:
+            wanted = list(only) if not isinstance(only, str) else [only]
+            names = [name for name, _ in checks]
+            for name in wanted:
+                if name not in names:
+                    raise ValueError(f"only: no check {name!r}; allowed: {', '.join(names)}")
+            checks = [(name, run) for name, run in checks if name in wanted]
+    report = run_checks(Report(label, dict(kwargs)), checks, time_limit)
+    early = _summary(early_out.getvalue(), early_err.getvalue(), [])
+    if early:
+        report.output = "; ".join(filter(None, (f"while built: {early}", report.output)))
+    return report
 
 
 def _contracts(obj, kwargs, assume, seed: int, each_step):
