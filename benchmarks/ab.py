@@ -2,6 +2,7 @@
 
     python benchmarks/ab.py                      # against e606852 (the first round), 8 rounds
     python benchmarks/ab.py --old REV --rounds 12 --calls 5
+    python benchmarks/ab.py --old REV1 --new REV2      # two commits, neither the checkout
     python benchmarks/ab.py --jax                # also JAX's vmap(while_loop), in its own processes
 
 The old commit is extracted with ``git archive`` into a temporary folder. Each round starts
@@ -95,6 +96,7 @@ def one(code: str, tree: Path, *args: str) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", default="e606852", help="the commit to compare with")
+    parser.add_argument("--new", default=None, help="a commit instead of this checkout")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--calls", type=int, default=5, help="timed sweeps per process")
     parser.add_argument("--jax", action="store_true", help="also time JAX's vmap per round")
@@ -105,6 +107,9 @@ def main(argv=None) -> int:
     steps = {}
     with tempfile.TemporaryDirectory() as tmp:
         sides["old"] = extract(args.old, Path(tmp))
+        if args.new is not None:
+            (Path(tmp) / "new").mkdir()
+            sides["new"] = extract(args.new, Path(tmp) / "new")
         for r in range(args.rounds):
             order = ["new", "old"] if r % 2 == 0 else ["old", "new"]
             if args.jax:

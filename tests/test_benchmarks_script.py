@@ -34,3 +34,20 @@ def test_the_quick_benchmark_prints_a_verdict_for_every_target():
     ):
         assert measured[name] != "n/a", name
         assert float(measured[name].replace(",", "")) > 0
+
+
+def test_the_ab_script_compares_a_commit_with_the_checkout_and_prints_medians():
+    """A smoke run of benchmarks/ab.py against HEAD (one round, one call per side)."""
+    script = SCRIPT.parent / "ab.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--old", "HEAD", "--rounds", "1", "--calls", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "WARNING" not in out.stdout  # both trees took the same steps
+    for label in ("wall", "cpu"):
+        line = next(row for row in out.stdout.splitlines() if row.strip().startswith(label))
+        ratio = float(re.search(r"new/old ([\d.]+)", line).group(1))
+        assert ratio > 0, line
