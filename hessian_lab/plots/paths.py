@@ -542,8 +542,8 @@ def basin_maps(
     colors = colors[: len(minima) + 1]
     cmap = ListedColormap(colors)
     n = len(basins)
-    nrows, ncols = panel_grid(n)
-    fig, _ = new_figure(figsize=(3.7 * ncols + 0.6, 3.5 * nrows + 1.4), axes=False)
+    nrows, ncols = (1, n) if n <= 4 else panel_grid(n)  # up to four maps in one row
+    fig, _ = new_figure(figsize=(3.4 * ncols + 0.6, 3.4 * nrows + 1.6), axes=False)
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
     for ax, (name, basin) in zip(axes, basins.items(), strict=False):
         ax.pcolormesh(
