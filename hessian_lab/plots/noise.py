@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .base import _legend_below, _title, new_figure, palette
+from .base import _finish, _legend_below, _title, new_figure, palette
 
 __all__ = ["noisy_loss_curves", "batch_size_curves", "floor_curves"]
 
@@ -120,10 +120,7 @@ def batch_size_curves(
         ax.set_ylim(max(0.5, min(finite) / 2), max(finite) * 2)
     ax.set_xlabel("batch size B")
     ax.set_ylabel(ylabel)
-    ax.grid(True, which="both", alpha=0.3)
-    _title(fig, ax, title)
-    _legend_below(fig)
-    return fig
+    return _finish(fig, ax, title)
 
 
 def floor_curves(
@@ -156,7 +153,4 @@ def floor_curves(
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("stationary E f - f*")
-    ax.grid(True, which="both", alpha=0.3)
-    _title(fig, ax, title)
-    _legend_below(fig)
-    return fig
+    return _finish(fig, ax, title)
