@@ -98,3 +98,15 @@ def test_every_fail_in_the_readme_table_is_explained_below_it():
     explained = set(re.findall(r"^- \*\*(.+?)\*\*, ", section, flags=re.M))
     assert failing <= explained, failing - explained
     assert "Failures without an explanation" not in section
+
+
+def test_the_readme_counts_the_panel_it_shows():
+    text = (ROOT / "README.md").read_text()
+    heading = re.search(r"### What holds for (\d+) optimizers from (\d+) packages", text)
+    assert heading, "the table's heading is missing"
+    assert int(heading.group(1)) == len(panel.SUBJECTS)
+    assert int(heading.group(2)) == len({s.package for s in panel.SUBJECTS})
+    classes = re.search(r"(\d+) classes of pytorch-optimizer", text)
+    assert int(classes.group(1)) == sum(s.package == "pytorch-optimizer" for s in panel.SUBJECTS)
+    section = text.partition(check_table.BEGIN)[2].partition(check_table.END)[0]
+    assert f"{len(panel.SUBJECTS)} optimizers, " in section  # the run covered all of them
