@@ -140,7 +140,7 @@ class Style:
             "axes.labelsize": f,
             "xtick.labelsize": f * 0.9,
             "ytick.labelsize": f * 0.9,
-            "legend.fontsize": f * 0.9,
+            "legend.fontsize": f * (0.8 if f > 12 else 0.9),
             "figure.titlesize": f * 1.25,
             "lines.linewidth": self.linewidth,
             "lines.markersize": 6 * self.linewidth / 1.5,
@@ -225,8 +225,8 @@ _MATH = re.compile(r"\$[^$]*\$")
 
 def _glue(text: str) -> str:
     """``text`` with the spaces that must not break a line made non-breaking: inside
-    ``$...$``, inside parentheses, around ``=``, ``<``, ``>``, ``~``, ``/`` and before a
-    number ("step 101")."""
+    ``$...$``, inside parentheses (except after a comma), around ``=``, ``<``, ``>``,
+    ``~``, ``/`` and before a number ("step 101")."""
     out, depth, math = [], 0, False
     for i, ch in enumerate(text):
         if ch == "$":
@@ -237,7 +237,7 @@ def _glue(text: str) -> str:
             depth = max(0, depth - 1)
         if ch == " ":
             before, after = text[i - 1 : i], text[i + 1 : i + 2]
-            glued = math or depth or after[:1].isdigit()
+            glued = math or (depth and before != ",") or after[:1].isdigit()
             if glued or before in "=<>~/×≈≤≥" or after in "=<>~/×≈≤≥":
                 ch = "\u00a0"
         out.append(ch)

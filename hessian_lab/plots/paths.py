@@ -14,7 +14,16 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .base import LEGEND_CHARS, PANELS_ABOVE, _legend_below, _title, _wrap, new_figure, palette
+from .base import (
+    LEGEND_CHARS,
+    PANELS_ABOVE,
+    _font_points,
+    _legend_below,
+    _title,
+    _wrap,
+    new_figure,
+    palette,
+)
 
 #: a diverging path is framed until it is this many times farther from the minimizer than
 #: it started (or than the start is), so a few steps of its growth are in view
@@ -436,11 +445,21 @@ def contour_panels(
         figsize=(ncols * (height * ratio + 0.8) + 1.2, nrows * (height + 0.9) + 1.2), axes=False
     )
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax, name, (low, high) in zip(axes, names, boxes, strict=False):
+    for i, (ax, name, (low, high)) in enumerate(zip(axes, names, boxes, strict=False)):
         scene.prepare(ax, low, high, labels)
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.yaxis.set_major_locator(MaxNLocator(4))
-        ax.set_title(_wrap(scene.label(name), fig, None, 0.85 / ncols), fontsize="medium")
+        # axis names on the outer panels only (every panel keeps its own ticks): room for
+        # the panels themselves
+        if i + ncols < n:
+            ax.set_xlabel("")
+        if i % ncols:
+            ax.set_ylabel("")
+        if ncols >= 3:
+            ax.tick_params(labelsize="small")
+        size = "medium" if ncols < 3 else "small"
+        points = _font_points() * (1.0 if ncols < 3 else 0.83)
+        ax.set_title(_wrap(scene.label(name), fig, points, 0.85 / ncols), fontsize=size)
     for ax in axes[n:]:
         ax.set_visible(False)
     if names:
