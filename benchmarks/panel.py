@@ -236,12 +236,6 @@ EXPLAINED: dict[tuple[str, str], Why] = {
         "opt.step(lambda: (opt.zero_grad(), ((w - 1) ** 2).sum().backward(), "
         "((w - 1) ** 2).sum())[-1])  # RuntimeError: view size is not compatible",
     ),
-    ("LBFGS", "parameters exchangeable (shared-state)"): Why(
-        "kit limitation",
-        "the check puts each parameter in its own group, which LBFGS refuses at construction "
-        "(it documents that it has no per-parameter options); the kit reports the refusal as "
-        "a failure instead of not applicable.",
-    ),
     ("Yogi", "sign symmetry"): _YOGI_TO,
     ("Yogi", "fixed point at the minimizer"): _YOGI_TO,
     ("Lamb", "convergence on an easy quadratic"): Why(

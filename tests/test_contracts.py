@@ -233,3 +233,17 @@ def test_low_precision_state_is_a_declaration_of_the_kit_and_the_cli():
 
     assert "low-precision-state" in PROPERTIES
     assert "low-precision-state" in {p.value for p in Property}
+
+
+def test_a_refusal_of_parameter_groups_at_construction_is_not_a_failure():
+    """LBFGS states it has no per-parameter options: the kit's one-group-per-row checks
+    say so instead of failing (as the groups contract does)."""
+    from hessian_lab.testing import check_optimizer
+
+    for assume, name in (
+        ((), "rows independent"),
+        ({"shared-state"}, "parameters exchangeable (shared-state)"),
+    ):
+        report = check_optimizer(torch.optim.LBFGS, assume=assume, only={name}, lr=1.0, max_iter=1)
+        (outcome,) = report.invariants
+        assert outcome.status == NA and "per-parameter options" in outcome.detail, outcome

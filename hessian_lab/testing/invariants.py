@@ -149,6 +149,20 @@ class Kit:
         self.lr = lr  # the target's learning rate (sign descent's step size), if known
         self.deterministic: bool | None = None
         self.noisy: dict[str, bool] = {}
+        self._groups: str | None = None
+
+    def groups_refused(self) -> str:
+        """Why the optimizer cannot be built with one parameter group per row ("" when it
+        can): a refusal at construction (LBFGS has no per-parameter options) is a stated
+        limit of the method, so the checks on that layout are not applicable."""
+        if self._groups is None:
+            x0 = np.array([[0.7, -0.4], [0.2, 0.5]])
+            try:
+                trajectory(self.make(layout="groups"), Quadratic(np.array([1.0, 2.0])), x0, 0)
+                self._groups = ""
+            except TargetRaised as error:
+                self._groups = error.kind
+        return self._groups
 
     @property
     def matrix(self) -> bool:
@@ -317,6 +331,8 @@ def rows_independent(kit: Kit) -> Outcome:
     name = "rows independent"
     if "shared-state" in kit.assume:
         return Outcome(name, NA, "declared shared-state: one statistic for every parameter")
+    if kit.groups_refused():
+        return Outcome(name, NA, f"refuses a parameter group per row ({kit.groups_refused()})")
     blocked, rotated, why = kit.aligned_gate(name)
     if blocked:
         return blocked
@@ -343,6 +359,8 @@ def parameters_exchangeable(kit: Kit) -> Outcome:
     name = "parameters exchangeable (shared-state)"
     if "shared-state" not in kit.assume:
         return Outcome(name, NA, "not declared (--assume shared-state)")
+    if kit.groups_refused():
+        return Outcome(name, NA, f"refuses a parameter group per row ({kit.groups_refused()})")
     blocked = kit.needs_determinism(name)
     if blocked:
         return blocked
