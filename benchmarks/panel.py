@@ -187,11 +187,11 @@ _RADAM = Why(
 )
 _EXCHANGE = Why(
     "kit limitation",
-    "the shared statistic (D-Adaptation's d, Prodigy's d) is a sum over the parameters in "
-    "their order, so another order rounds differently and d, multiplied up step after step, "
-    "carries it to ~1e-9; the allowance, calibrated on a nudge of the start, does not see "
-    "summation order. Not an order dependence of the method (the packages prodigyopt and "
-    "dadaptation pass the same check).",
+    "the shared statistic (D-Adaptation's d) is a sum over the parameters in their order, so "
+    "another order rounds differently and d, multiplied up step after step, carries the "
+    "difference past the allowance, which is calibrated on a nudge of the start and does not "
+    "see summation order. Not an order dependence of the method (dadaptation's own "
+    "DAdaptAdam passes the same check).",
 )
 
 _YOGI_TO = Why(
@@ -302,7 +302,6 @@ EXPLAINED: dict[tuple[str, str], Why] = {
     ("Lamb (po)", "convergence on an easy quadratic"): Why(
         "by design", "the trust ratio, as torch-optimizer's Lamb above."
     ),
-    ("Prodigy (po)", "parameters exchangeable (shared-state)"): _EXCHANGE,
     ("Ranger (po)", "convergence on an easy quadratic"): Why(
         "by design",
         "Ranger centralizes the gradient of every matrix (subtracts each row's mean), so the "
