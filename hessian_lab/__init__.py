@@ -22,6 +22,9 @@ _WHERE = {
     "Backend": "backend",
     "get_backend": "backend",
     "GradientNoise": "noise",
+    # under gradient noise: E f(x_t) - f* and its limit, exactly (linear methods, quadratics)
+    "expected_loss": "noisy_theory",
+    "stationary_loss": "noisy_theory",
     "CRITERIA": "engine",
     "RunResult": "engine",
     "run": "engine",
@@ -40,9 +43,13 @@ _WHERE = {
 }
 
 __all__ = [*_WHERE, "__version__"]
+#: submodules reachable as attributes without an import of their own (``hl.theory``)
+_SUBMODULES = ("theory", "noisy_theory", "studies", "noise", "engine", "plots", "experiments")
 
 
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'hessian_lab' has no attribute {name!r}")

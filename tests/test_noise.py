@@ -206,10 +206,15 @@ def test_noise_source_follows_the_active_rows():
     assert problem.dim == 4
 
 
-def test_adapters_under_noise():
-    """A step-function adapter gets the noisy gradient; a torch.optim adapter, whose
-    closures evaluate the problem past the oracle, refuses in one line instead of
-    silently running without noise."""
+@pytest.mark.parametrize(
+    "adapter_kwargs",
+    [{"layout": "separate"}, {"layout": "groups"}, {"create_graph": True}],
+    ids=["separate", "groups", "autograd"],
+)
+def test_adapters_get_the_same_noise(adapter_kwargs):
+    """A step-function adapter and torch.optim.SGD through the torch adapter (its closures
+    tilted by the step's noise: gradient + xi, by formula or by autograd) follow hl.GD's
+    noisy path, row by row, with rows leaving early."""
     import torch
 
     from hessian_lab.adapters import StepFunction, TorchOptimizer
@@ -219,11 +224,13 @@ def test_adapters_under_noise():
 
     problem = hl.Quadratic([1.0, 4.0], center=[0.3, -0.2])
     noise = GradientNoise(0.5, batch_size=4, seed=1)
-    ours = hl.run(problem, hl.GD(lr=0.1), np.ones((3, 2)), tol=0, max_steps=5, noise=noise)
-    theirs = hl.run(problem, StepFunction(sgd), np.ones((3, 2)), tol=0, max_steps=5,
-                    noise=noise)
-    np.testing.assert_allclose(to_numpy(theirs.x), to_numpy(ours.x), rtol=1e-12)
-    with pytest.raises(ValueError, match="torch.optim adapters") as info:
-        hl.run(problem, TorchOptimizer(torch.optim.SGD, {"lr": 0.1}), np.ones(2), tol=0,
-               max_steps=2, noise=noise)
-    assert "\n" not in str(info.value)
+    args = dict(tol=0, max_steps=6, noise=noise, bound=2.0)
+    x0 = np.array([[1.0, 1.0], [3.0, 0.0], [1.0, 1.0]])  # row 1 starts outside the box
+    ours = hl.run(problem, hl.GD(lr=0.1), x0, **args)
+    steps = StepFunction(sgd)
+    torch_sgd = TorchOptimizer(torch.optim.SGD, {"lr": 0.1}, **adapter_kwargs)
+    for other in (steps, torch_sgd):
+        theirs = hl.run(problem, other, x0, **args)
+        np.testing.assert_array_equal(theirs.status, ours.status)
+        np.testing.assert_allclose(to_numpy(theirs.x), to_numpy(ours.x), rtol=1e-12)
+    assert set(ours.status) == {"max_steps", "diverged"}

@@ -19,6 +19,11 @@ it recomputes. ``create_graph=True`` (the default) makes the gradients different
 torch-optimizer's ``Adahessian``); with ``create_graph=False`` the gradient is the
 problem's own formula (no autograd pass).
 
+Under gradient noise (``run(..., noise=...)``) the closures see ``f_b(x) + xi_b . x`` with
+the step's noise ``xi_b`` (the draw a built-in method's gradient query would get): the
+gradient is ``grad f + xi``, by formula or autograd, the Hessian is unchanged, and every
+closure call within a step sees the same ``xi`` (one mini-batch per step).
+
 Layouts:
 
 - ``"separate"`` (default): one optimizer instance per row, each with its own torch random
@@ -233,7 +238,10 @@ class _Runner:
             for i, b in enumerate(rows.tolist()):
                 self.params[b].copy_(torch.as_tensor(host[i]).reshape(self.shape))
         batch = None
+        tilted = isinstance(problem, _Tilted)
         if not self.adapter.create_graph:  # every row's loss and gradient in one call
+            if tilted:
+                problem.select(rows.tolist())
             with np.errstate(all="ignore"):
                 batch = problem.value_and_grad(host.copy())
         for unit in self.units:
@@ -247,6 +255,9 @@ class _Runner:
             if batch is not None:
                 at = [active[b] for b in unit.rows if b in active]
                 known = (np.asarray(batch[0])[at], np.asarray(batch[1])[at])
+
+            if tilted:  # the closure evaluates this unit's running rows
+                problem.select([b for b in unit.rows if b in active])
 
             def one_step(unit=unit, running=running, known=known):
                 closure = self.closure_for(problem, running, known)
@@ -327,12 +338,47 @@ class TorchOptimizer(Optimizer):
         return self.State(rows, _Runner(self, X))
 
     def step(self, X, state, hp, oracle):
-        if getattr(oracle, "noise", None) is not None:
-            # its closures evaluate the problem itself (autograd or the gradient formula),
-            # past the oracle that adds the noise
-            raise ValueError(
-                "gradient noise does not reach torch.optim adapters yet: run a built-in "
-                "optimizer or a step-function adapter under noise"
-            )
         rows = np.asarray(to_numpy(state.rows)) if is_array(state.rows) else state.rows
-        return state.runner.step(X, rows, oracle.problem), state
+        problem = oracle.problem
+        if getattr(oracle, "noise", None) is not None:
+            # the closures evaluate the problem themselves (autograd or its gradient
+            # formula), past the oracle's grad: they get the step's noise as a tilt instead
+            query = oracle.gradients
+            oracle.gradients += 1
+            xi = np.asarray(to_numpy(oracle.noise.draw(query, X)))
+            problem = _Tilted(problem, xi, rows)
+        return state.runner.step(X, rows, problem), state
+
+
+class _Tilted:
+    """``f_b(x) + xi_b . x`` for the step's active rows: gradient ``grad f + xi`` (the noisy
+    gradient of the step, whatever the closure evaluates it with: autograd or the
+    problem's formula), Hessian unchanged. ``xi`` ``(n, d)`` in the order of ``rows``;
+    a call with a subset of them (one unit's running rows) is told which by ``select``."""
+
+    def __init__(self, problem, xi: np.ndarray, rows) -> None:
+        self.problem = problem
+        self.position = {int(b): i for i, b in enumerate(np.asarray(rows).tolist())}
+        self.xi = xi
+        self.picked = xi
+
+    def select(self, rows) -> None:
+        self.picked = self.xi[[self.position[int(b)] for b in rows]]
+
+    def _noise_like(self, X):
+        if isinstance(X, np.ndarray):
+            return self.picked
+        import torch
+
+        return torch.as_tensor(self.picked, dtype=X.dtype, device=X.device)
+
+    def loss(self, X):
+        return self.problem.loss(X) + (self._noise_like(X) * X).sum(-1)
+
+    def grad(self, X):
+        return self.problem.grad(X) + self._noise_like(X)
+
+    def value_and_grad(self, X):
+        f, G = self.problem.value_and_grad(X)
+        xi = self._noise_like(X)
+        return f + (xi * X).sum(-1), G + xi
