@@ -527,7 +527,11 @@ def parse_expression(
     expression substituted as is) or an iterable of names that become real symbols.
     Raises :class:`ExpressionError` for anything outside the whitelist.
 
-    >>> parse_expression("sigmoid(w*x + b)", variables=("w", "b"), names={"x": 2})
+    >>> e = parse_expression("sigmoid(w*x + b)", variables=("w", "b"), names={"x": 2})
+    >>> e
+    sigmoid(b + 2*w)
+    >>> import sympy
+    >>> e.rewrite(sympy.exp)
     1/(exp(-b - 2*w) + 1)
     """
     bound: dict[str, Any] = {}
