@@ -167,6 +167,15 @@ def _settle(fig) -> None:
         ax.apply_aspect()
 
 
+def _freeze_layout(fig) -> None:
+    """Lay the finished figure out once more, then keep that layout: constrained layout on
+    equal-aspect panels is not a fixed point (each draw moved the first column ~0.5% to the
+    left until its axis label left the canvas), so a figure drawn twice (shown, then saved)
+    must not lay itself out again."""
+    _settle(fig)
+    fig.set_layout_engine("none")
+
+
 def _limits(ax):
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     return np.array([x0, y0]), np.array([x1, y1])
@@ -407,6 +416,7 @@ def contour_paths(
     _legend_below(fig, scene.handles(), [h.get_label() for h in scene.handles()])
     _settle(fig)
     scene.fill(ax, list(scene.paths))
+    _freeze_layout(fig)
     return fig
 
 
@@ -470,6 +480,7 @@ def contour_panels(
     _settle(fig)
     for ax, name in zip(axes, names, strict=False):
         scene.fill(ax, [name])
+    _freeze_layout(fig)
     return fig
 
 
