@@ -255,6 +255,37 @@ class Search:
     why_not: str = ""
 
 
+@contextmanager
+def _draws_independent_of_loaded_modules():
+    """Hypothesis mixes into its draws the literals of every non-library module loaded in
+    the process (its "local constants"), so the same seed drew other examples once a
+    caller had imported one more module of its own (a report that changed with the test
+    order). For the duration of a search they are left out, and the cache that keeps them
+    per choice type is a fresh one; without those internals (another hypothesis), nothing
+    changes."""
+    try:
+        from hypothesis.internal.cache import LRUCache
+        from hypothesis.internal.conjecture import providers
+
+        local = providers._local_constants
+        empty = type(local)(
+            integers=type(local.integers)(),
+            floats=type(local.floats)(key=local.floats.key),
+            bytes=type(local.bytes)(),
+            strings=type(local.strings)(),
+        )
+        saved = providers._get_local_constants, providers.CONSTANTS_CACHE
+    except (ImportError, AttributeError, TypeError):
+        yield
+        return
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE = LRUCache(1024)
+    try:
+        yield
+    finally:
+        providers._get_local_constants, providers.CONSTANTS_CACHE = saved
+
+
 def explore(strategy, body: Callable, examples: int, seed: int, shrink: int = SHRINK_CALLS):
     """Run ``body(case)`` on ``examples`` drawn cases; on a failure, shrink to a minimal one.
 
@@ -302,7 +333,8 @@ def explore(strategy, body: Callable, examples: int, seed: int, shrink: int = SH
         report_multiple_bugs=False,
     )(hypothesis_seed(seed)(given(strategy)(test)))
     try:
-        run()
+        with _draws_independent_of_loaded_modules():
+            run()
     except (Found, _ShrinkBudget):
         return Search(state["last"], state["valid"])
     except _Stop:
