@@ -658,3 +658,12 @@ def test_run_objective_expression():
     )
     assert doc["problem"]["kind"] == "expression" and doc["runs"][0]["status"] == "converged"
     assert_bad_input(invoke("run", "--objective", "w.real", "--vars", "w"), "not allowed")
+
+
+def test_the_table_says_why_newton_is_predicted_to_stall_beyond_float64s_resolution():
+    """kappa = 1e17: Newton's pseudo-inverse drops lambda_min, the run stalls at max_steps and
+    the table's predicted rate 1 comes with the reason, not alone."""
+    out = ok("run", "--kappa", "1e17", "-o", "newton", "--max-steps", "50").stdout
+    assert "max_steps" in out and "1.0000" in out
+    assert "newton: Newton's pseudo-inverse drops the 1 eigenvalue(s)" in " ".join(out.split())
+    assert "pseudo-inverse" not in ok("run", "-o", "newton", "--max-steps", "50").stdout

@@ -6,6 +6,7 @@ Parses the options, calls :func:`hessian_lab.studies.compare`, renders the resul
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Annotated, Any
 
 import typer
@@ -359,6 +360,10 @@ def _table(document: dict, runs: list[dict], built) -> None:
     console.print(table)
     if built.quantities is None:
         console.print(f"[dim]no predictions: {built.quantity_note}[/dim]")
+    for run in runs:  # a prediction that is not the exact recurrence says why beside the table
+        note, rate = run["prediction_note"], run["predicted_rate"]
+        if note and not note.startswith("exact") and rate is not None and math.isfinite(rate):
+            console.print(f"[dim]{run['optimizer']}: {note}[/dim]", soft_wrap=True)
 
 
 def _noisy(
