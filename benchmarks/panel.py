@@ -299,6 +299,21 @@ EXPLAINED: dict[tuple[str, str], Why] = {
         "print(x.item(), y.item())  # 0.8503 vs 0.8649: should be equal",
     ),
     ("DAdaptAdam (po)", "parameters exchangeable (shared-state)"): _EXCHANGE,
+    ("Prodigy (po)", "parameters exchangeable (shared-state)"): _EXCHANGE,
+    ("Adafactor", "convergence on an easy quadratic"): Why(
+        "by design",
+        "the step is rho_t = min(lr, 1/sqrt(t)) times the parameter's RMS (at least eps2 = "
+        "1e-3): a decaying schedule on a relative scale, so where the minimizer has small "
+        "coordinates the last digits come sublinearly and 1e-4 of the start can take longer "
+        "than the budget (0.000976 after 3000 steps on the drawn example).",
+    ),
+    ("SophiaH", "rows independent"): Why(
+        "by design",
+        "its Hutchinson probes come from torch's global generator, drawn parameter by "
+        "parameter, so a row's probes depend on how many rows drew before it: rows are "
+        "independent in distribution, not draw for draw (a rotated Hessian makes the probes "
+        "matter; on an axis-aligned one the estimate is exact and the check passes).",
+    ),
     ("Lamb (po)", "convergence on an easy quadratic"): Why(
         "by design", "the trust ratio, as torch-optimizer's Lamb above."
     ),
