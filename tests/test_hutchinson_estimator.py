@@ -26,7 +26,10 @@ def test_gaussian_probes_follow_the_documented_formula():
     w1 = _coordinate_words(key, like)[0]
     w2 = _coordinate_words(_lowbias32(key ^ 0x6A09E667), like)[0]
     assert all(0 <= w < 2**32 for w in [*w1, *w2])
-    expected = np.sqrt(-2 * np.log((w1 + 1.0) / 2**32)) * np.cos(2 * np.pi * w2 / 2**32)
+    angle = np.float32(2 * np.pi) * (np.asarray(w2, np.float32) * np.float32(2.0**-32))
+    expected = np.sqrt(-2 * np.log((w1 + 1.0) / 2**32)) * np.cos(angle).astype(np.float64)
+    exact = np.sqrt(-2 * np.log((w1 + 1.0) / 2**32)) * np.cos(2 * np.pi * w2 / 2**32)
+    np.testing.assert_allclose(expected, exact, rtol=0, atol=6e-6)  # the float32 angle
     np.testing.assert_array_equal(counter_gaussian(seed, step, sample, like)[0], expected)
     # the first word's top bit is the Rademacher sign of the same (seed, step, sample)
     signs = hn.counter_probe(seed, step, sample, like, "rademacher")[0]
