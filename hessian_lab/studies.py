@@ -437,11 +437,11 @@ def stationary_start(problem, x0: Sequence[float]) -> str | None:
     if np.linalg.norm(gradient) > 1e-12 * (1.0 + abs(value)):
         return None
     scale = 1.0 + float(np.linalg.norm(X))
-    minima = getattr(problem, "minima", None)
-    if minima is None and getattr(problem, "minimizer", None) is not None:
-        minima = np.asarray(problem.minimizer, dtype=float)[None, :]
+    from .engine import known_minimizers
+
+    minima = known_minimizers(problem)
     if minima is not None:
-        distance = np.linalg.norm(np.asarray(minima, dtype=float) - X, axis=1).min()
+        distance = np.linalg.norm(minima - X, axis=1).min()
         if distance <= 1e-9 * scale:
             return None
         why = f"the nearest minimizer is {distance:.3g} away"
