@@ -92,25 +92,26 @@ def _printed(notebook) -> str:
     return "".join(output.get("text", "") for output in _outputs(notebook, "stream"))
 
 
-def test_solutions_pass_every_check_and_the_student_version_waits_for_answers():
-    solved = _printed(executed(FOLDER / "05_exercises.ipynb"))
-    student = _printed(executed(FOLDER / "05_exercises_student.ipynb"))
-    assert solved.count("correct") == 6 and "not answered yet" not in solved
-    assert student.count("not answered yet") == 6 and "correct" not in student
-    notebook = nbformat.read(FOLDER / "05_exercises_student.ipynb", as_version=4)
+@pytest.mark.parametrize(
+    ("stem", "answers", "hidden", "solved_text", "student_text"),
+    [
+        ("05_exercises", 6, ("Reference solution", "2 / (2 + 50)"), "", ""),
+        ("06_check_your_optimizer", 1, ("Reference solution", "m_hat"), "correct: fixed_adam",
+         "fixed_adam = None"),
+        ("07_noise_and_batch_size", 3, ("Reference solution", "np.ceil(per_unit_batch"), "", ""),
+    ],
+)  # fmt: skip
+def test_solutions_pass_every_check_and_the_student_version_waits_for_answers(
+    stem, answers, hidden, solved_text, student_text
+):
+    solved = _printed(executed(FOLDER / f"{stem}.ipynb"))
+    student = _printed(executed(FOLDER / f"{stem}_student.ipynb"))
+    assert solved.count("correct") == answers and "not answered yet" not in solved
+    assert student.count("not answered yet") == answers and "correct" not in student
+    notebook = nbformat.read(FOLDER / f"{stem}_student.ipynb", as_version=4)
     sources = "\n".join(cell.source for cell in notebook.cells)
-    assert "Reference solution" not in sources and "2 / (2 + 50)" not in sources
-
-
-def test_notebook_6_solution_passes_and_its_student_version_waits_for_the_fix():
-    solved = _printed(executed(FOLDER / "06_check_your_optimizer.ipynb"))
-    student = _printed(executed(FOLDER / "06_check_your_optimizer_student.ipynb"))
-    assert "correct: fixed_adam" in solved and "not answered yet" not in solved
-    assert student.count("not answered yet") == 1 and "correct" not in student
-    notebook = nbformat.read(FOLDER / "06_check_your_optimizer_student.ipynb", as_version=4)
-    sources = "\n".join(cell.source for cell in notebook.cells)
-    assert "Reference solution" not in sources and "m_hat" not in sources
-    assert "fixed_adam = None" in sources
+    assert not [text for text in hidden if text in sources]
+    assert solved_text in solved and student_text in sources
 
 
 def test_slider_notebook_drives_its_explorer_headless():
@@ -123,13 +124,3 @@ def test_slider_notebook_drives_its_explorer_headless():
     assert widgets, "the explorer's widget is displayed"
     printed = _printed(notebook)
     assert "κ = 30: converged" in printed and "Nesterov, lr = 0.03" in printed
-
-
-def test_notebook_7_solutions_pass_and_its_student_version_waits_for_answers():
-    solved = _printed(executed(FOLDER / "07_noise_and_batch_size.ipynb"))
-    student = _printed(executed(FOLDER / "07_noise_and_batch_size_student.ipynb"))
-    assert solved.count("correct") == 3 and "not answered yet" not in solved
-    assert student.count("not answered yet") == 3 and "correct" not in student
-    notebook = nbformat.read(FOLDER / "07_noise_and_batch_size_student.ipynb", as_version=4)
-    sources = "\n".join(cell.source for cell in notebook.cells)
-    assert "Reference solution" not in sources and "np.ceil(per_unit_batch" not in sources
