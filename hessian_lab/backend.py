@@ -31,7 +31,6 @@ __all__ = [
     "get_backend",
     "namespace",
     "counter_rademacher",
-    "counter_gaussian",
     "as_seed",
     "seed_column",
     "to_numpy",
@@ -196,20 +195,35 @@ _KEY_IV = 0x2545F491
 _WEYL = 0x9E3779B9
 
 
-def _lowbias32(x):
-    """lowbias32 of ``x``: a Python int or a fresh int64 array (updated in place) in [0, 2**32).
+def _lowbias32(x, tmp=None):
+    """lowbias32 of ``x``: a Python int, or a fresh int64 or uint32 array updated in place
+    (``tmp``: an optional buffer of ``x``'s shape and dtype for the shifted words), in
+    [0, 2**32).
 
-    Written once for both: in int64 a product of two 32-bit words may wrap around past
+    Written once for all three: in int64 a product of two 32-bit words may wrap around past
     2**63, which leaves its low 32 bits exact, and the mask keeps exactly those (NumPy does
-    not warn about wrap-around in array arithmetic; Python ints never wrap).
+    not warn about wrap-around in array arithmetic; Python ints never wrap); in uint32 the
+    wrap-around is the reduction modulo 2**32 itself and the masks are skipped.
     """
-    x ^= x >> 16
+    masked = not (isinstance(x, np.ndarray) and x.dtype == np.uint32)
+    x = _xorshift(x, 16, tmp)
     x *= _LOWBIAS32_M1
-    x &= _MASK32
-    x ^= x >> 15
+    if masked:
+        x &= _MASK32
+    x = _xorshift(x, 15, tmp)
     x *= _LOWBIAS32_M2
-    x &= _MASK32
-    x ^= x >> 16
+    if masked:
+        x &= _MASK32
+    return _xorshift(x, 16, tmp)
+
+
+def _xorshift(x, shift: int, tmp=None):
+    """``x ^ (x >> shift)``: in place for an array (through ``tmp`` when given), new for an int."""
+    if tmp is None:
+        x ^= x >> shift
+    else:
+        np.right_shift(x, shift, out=tmp)
+        x ^= tmp
     return x
 
 
@@ -298,61 +312,6 @@ def counter_rademacher(seed, step: int, sample: int, like):
     else:  # one shared row of signs for the whole batch, made a fresh C-ordered (B, d)
         x = xp.broadcast_to(x, (B, d)) - 1
     return xp.astype(x, like.dtype)  # int64 to float: a fresh array
-
-
-#: mixed into the key of a Gaussian probe's second word (any fixed word other than 0)
-_SECOND_WORD = 0x6A09E667
-
-
-def _coordinate_words(key, like):
-    """``lowbias32((j * 0x9E3779B9 + key_b) mod 2**32)`` for every coordinate j: ``(1 or B, d)``
-    integer words in [0, 2**32) on ``like``'s device (``key``: an int or a ``(B, 1)`` column).
-
-    The same lines run in int64 (torch; the masks keep the low 32 bits) or, on NumPy, in
-    uint32, where the wrap-around modulo 2**32 is the mask itself: NumPy multiplies 32-bit
-    words with SIMD instructions and 64-bit ones one at a time (about 15x slower), and the
-    words are equal either way.
-    """
-    xp = namespace(like)
-    word = xp.uint32 if isinstance(like, np.ndarray) else xp.int64
-    x = xp.reshape(xp.arange(like.shape[1], dtype=word, device=array_device(like)), (1, -1))
-    if word is not xp.int64:
-        key = np.asarray(key).astype(word)  # < 2**32: the same value
-    x = x * word(_WEYL) if word is not xp.int64 else x * _WEYL
-    x = x + key  # fresh, broadcast to the key's rows
-    x &= _MASK32
-    return _lowbias32(x)
-
-
-def counter_gaussian(seed, step: int, sample: int, like):
-    """Standard normal probes as a pure function of ``(seed_b, step, sample, j)``.
-
-        z[b, j] = sqrt(-2 ln u1) cos(2 pi u2),   u1 = (w1 + 1) / 2**32,  u2 = w2 / 2**32
-
-    (Box-Muller) with ``w1 = lowbias32((j * 0x9E3779B9 + key_b) mod 2**32)``, the full
-    32-bit word whose top bit is :func:`counter_rademacher`'s sign, and ``w2`` the same with
-    the key ``lowbias32(key_b ^ 0x6A09E667)``. The words are computed on ``like``'s backend
-    in exact integer arithmetic; the transform runs in NumPy on the host and the result is
-    moved back, so NumPy and torch (CPU or CUDA) give the same bits. The radius is float64;
-    the angle and its cosine are float32 (``u2`` rounded to 24 bits, NumPy's vectorised
-    float32 cosine, about 20x faster than its float64 one, which was half the cost of noisy
-    runs): the cosine is off by at most 8e-7 (the angle to 2 pi 2**-23), so each normal by
-    at most 6e-6, which no average over probes or noise draws can see. ``u1`` in ``(0, 1]``
-    keeps the logarithm finite: the tails are cut at ``|z| <= 6.66`` (the 32-bit
-    resolution), far beyond what a probe average notices.
-
-    Arguments and result as :func:`counter_rademacher`: a fresh ``(B, d)`` array.
-    """
-    xp = namespace(like)
-    B, d = like.shape
-    key = _probe_key(_seed_rows(seed, like, "counter_gaussian"), step, sample)
-    second = _lowbias32(key ^ _SECOND_WORD)
-    u1 = (to_numpy(_coordinate_words(key, like)).astype(np.float64) + 1.0) * 2.0**-32
-    u2 = to_numpy(_coordinate_words(second, like)).astype(np.float32) * np.float32(2.0**-32)
-    z = np.sqrt(-2.0 * np.log(u1)) * np.cos(np.float32(2.0 * np.pi) * u2).astype(np.float64)
-    if z.shape[0] != B:  # one shared row of probes for the whole batch
-        z = np.tile(z, (B, 1))
-    return xp.asarray(z, dtype=like.dtype, device=array_device(like))
 
 
 def as_seed(value, name: str = "seed"):

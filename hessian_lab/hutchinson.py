@@ -7,7 +7,7 @@ For a symmetric ``H`` and probes ``z`` with independent entries, ``E z_i = 0`` a
     T = mean_s z_s^T H z_s          unbiased for tr H
 
 ``probe="rademacher"`` draws ``z_i = +-1`` (:func:`~hessian_lab.backend.counter_rademacher`),
-``probe="gaussian"`` standard normal entries (:func:`~hessian_lab.backend.counter_gaussian`).
+``probe="gaussian"`` standard normal entries (:func:`~hessian_lab.normals.counter_gaussian`).
 Both are counter-based: probe ``s`` of row ``b`` at step ``t`` is a pure function of
 ``(seed_b, t, s, coordinate)``, the same on NumPy and torch, so a batched estimate equals
 its rows estimated one by one. :func:`hutchinson_diagonal` needs only Hessian-vector
@@ -28,13 +28,13 @@ import numpy as np
 
 from .backend import (
     backend_of,
-    counter_gaussian,
     counter_rademacher,
     get_backend,
     is_array,
     namespace,
     seed_column,
 )
+from .normals import counter_gaussian
 
 PROBES = ("rademacher", "gaussian")
 _DRAW = {"rademacher": counter_rademacher, "gaussian": counter_gaussian}

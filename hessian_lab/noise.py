@@ -17,7 +17,7 @@ independent one-example gradients has covariance ``S / B``). ``cov`` gives ``S``
     xi[b] = L z[b] / sqrt(B),   S = L L^T,
     z[b]  = counter_gaussian(seed=b, step=2**63 | seed, sample=q)[b]
 
-(:func:`~hessian_lab.backend.counter_gaussian`, the generator of the Gaussian Hutchinson
+(:func:`~hessian_lab.normals.counter_gaussian`, the generator of the Gaussian Hutchinson
 probes): a pure function of ``(seed, row, query)``. Rows are independent samples, so a
 batch of R rows is a Monte Carlo sample of size R; a row's noise is the same in any batch
 it runs in and on NumPy and torch (the bits of ``z`` are equal; ``L z`` is a product).
@@ -33,11 +33,14 @@ exact loss at the iterate.
 from __future__ import annotations
 
 import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .backend import counter_gaussian, namespace
+from .backend import _probe_key, array_device, namespace, to_numpy
+from .normals import Scratch, gaussian_rows, row_keys
 
 __all__ = ["GradientNoise", "NoiseSource"]
 
@@ -189,11 +192,24 @@ def _factor(noise: GradientNoise, problem):
     return "matrix", (V * np.sqrt(np.maximum(w, 0.0) / B)).T
 
 
+#: draws of at least this many numbers are made one query ahead on a worker thread
+PREFETCH_MIN = 2**15
+
+
 class NoiseSource:
     """The noise draws of one engine run: the active rows' indices and the factor of S/B.
 
     ``draw(query, like)`` is ``xi`` ``(n, d)`` for the n active rows at gradient query
-    ``query``; :meth:`keep` follows the engine when finished rows leave the active set.
+    ``query`` and ``noisy(query, G)`` is ``G + xi``, both fresh arrays like their argument;
+    :meth:`keep` follows the engine when finished rows leave the active set.
+
+    The normals are drawn on the host (:mod:`~hessian_lab.normals`); on a NumPy float64 run
+    ``xi`` is made there whole, elsewhere ``z`` is moved to the run's dtype and device and
+    multiplied there. A large draw (:data:`PREFETCH_MIN` numbers) is made one query ahead
+    on a worker thread while the optimizer steps: the next query of every built-in method
+    is the current one plus one, and a draw that was not foreseen (another query, rows
+    that changed) is made on the spot. A draw is a pure function of its rows and query, so
+    where it is made changes no bit.
     """
 
     def __init__(self, noise: GradientNoise, factor, backend, rows: int) -> None:
@@ -201,23 +217,67 @@ class NoiseSource:
         kind, value = factor
         self.matrix = kind == "matrix"
         self.factor = value if isinstance(value, float) else backend.asarray(value)
+        self.host_xi = backend.name == "numpy" and backend.dtype == "float64"
         self.step_word = NOISE_STREAM | noise.seed
-        column = np.arange(rows, dtype=np.int64).reshape(-1, 1)
-        self.rows = column if backend.name == "numpy" else _torch_column(column, backend)
+        self.rows = np.arange(rows, dtype=np.int64).reshape(-1, 1)  # host: keys are hashed there
+        self.scratch = Scratch()
+        self._worker_scratch = Scratch()
+        self._ahead = None  # (query, rows, future) of the draw made ahead
 
     def keep(self, keep) -> None:
         """Keep the rows at positions ``keep`` (an index array of the backend)."""
-        self.rows = namespace(self.rows).take(self.rows, keep, axis=0)
+        self.rows = self.rows[to_numpy(keep)]
 
     def draw(self, query: int, like):
-        z = counter_gaussian(self.rows, self.step_word, query, like)
-        if self.matrix:
-            return z @ self.factor
-        z *= self.factor
-        return z
+        """``xi`` ``(n, d)``: fresh, with ``like``'s shape, dtype and device."""
+        return self._add(query, like, None)
+
+    def noisy(self, query: int, G):
+        """``G + xi`` ``(n, d)``: a fresh array (``G`` is left as it is)."""
+        return self._add(query, G, G)
+
+    def _add(self, query: int, like, G):
+        d = like.shape[1]
+        drawn = self._host(query, d)
+        if self.matrix or not self.host_xi:  # the normals z, multiplied where the run is
+            xp = namespace(like)
+            z = xp.asarray(drawn, dtype=like.dtype, device=array_device(like))
+            drawn = z @ self.factor if self.matrix else z * self.factor
+        if G is not None:
+            drawn += G
+        return drawn
+
+    def _host(self, query: int, d: int) -> np.ndarray:
+        """This query's draw for the active rows (``xi`` or ``z``, see the class doc): a
+        fresh host float64 array, and the next query's draw started on the worker."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == query and np.array_equal(ahead[1], self.rows):
+            drawn = ahead[2].result()
+        else:
+            drawn = self._make(query, self.rows, d, self.scratch)
+        if self.rows.size * d >= PREFETCH_MIN:
+            rows = self.rows
+            work = _worker().submit(self._make, query + 1, rows, d, self._worker_scratch)
+            self._ahead = (query + 1, rows, work)
+        return drawn
+
+    def _make(self, query: int, rows: np.ndarray, d: int, scratch: Scratch) -> np.ndarray:
+        """``xi = z * factor`` on a NumPy float64 run with a diagonal factor (made as drawn),
+        else ``z`` (a matrix product is left to the calling thread, whose BLAS has the
+        cores)."""
+        keys = row_keys(_probe_key(rows, self.step_word, query))
+        scale = self.factor if self.host_xi and not self.matrix else None
+        return gaussian_rows(keys, np.empty((rows.shape[0], d)), scratch, scale)
 
 
-def _torch_column(column: np.ndarray, backend):
-    import torch
+_WORKER: dict[int, ThreadPoolExecutor] = {}
 
-    return torch.as_tensor(column, dtype=torch.int64, device=backend.device)
+
+def _worker() -> ThreadPoolExecutor:
+    """The one thread that makes draws ahead, started on first use and shared by every run
+    of the process (a forked child starts its own: the parent's thread is not in it)."""
+    pid = os.getpid()
+    if pid not in _WORKER:
+        _WORKER.clear()
+        _WORKER[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hessian-lab-noise")
+    return _WORKER[pid]

@@ -4,6 +4,7 @@ counter-based probes, the same on every backend, used by AdaHessian and on dense
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,29 +12,45 @@ import pytest
 
 import hessian_lab as hl
 from hessian_lab import hutchinson as hn
-from hessian_lab.backend import Backend, counter_gaussian, seed_column, to_numpy
+from hessian_lab.backend import Backend, seed_column, to_numpy
+from hessian_lab.normals import counter_gaussian
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_gaussian_probes_follow_the_documented_formula():
-    """Box-Muller on the two 32-bit words, recomputed here in plain Python integers."""
-    from hessian_lab.backend import _coordinate_words, _lowbias32, _probe_key
+def _lowbias32_int(x: int) -> int:
+    """lowbias32 as documented, on a Python int."""
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & 0xFFFFFFFF
+    return x ^ (x >> 16)
 
-    seed, step, sample, d = 2**40 + 3, 9, 2, 6
+
+def test_gaussian_probes_follow_the_documented_formula():
+    """Box-Muller on pairs of coordinates, recomputed here in Python ints and math's float64
+    functions: within 6e-6 (the float32 angle and radius), and the first word's top bit is
+    the Rademacher sign."""
+    from hessian_lab.backend import _probe_key
+
+    seed, step, sample, d = 2**40 + 3, 9, 2, 7
     key = _probe_key(seed, step, sample)
-    like = np.zeros((1, d))
-    w1 = _coordinate_words(key, like)[0]
-    w2 = _coordinate_words(_lowbias32(key ^ 0x6A09E667), like)[0]
-    assert all(0 <= w < 2**32 for w in [*w1, *w2])
-    angle = np.float32(2 * np.pi) * (np.asarray(w2, np.float32) * np.float32(2.0**-32))
-    expected = np.sqrt(-2 * np.log((w1 + 1.0) / 2**32)) * np.cos(angle).astype(np.float64)
-    exact = np.sqrt(-2 * np.log((w1 + 1.0) / 2**32)) * np.cos(2 * np.pi * w2 / 2**32)
-    np.testing.assert_allclose(expected, exact, rtol=0, atol=6e-6)  # the float32 angle
-    np.testing.assert_array_equal(counter_gaussian(seed, step, sample, like)[0], expected)
-    # the first word's top bit is the Rademacher sign of the same (seed, step, sample)
-    signs = hn.counter_probe(seed, step, sample, like, "rademacher")[0]
-    np.testing.assert_array_equal(signs, np.where(w1 >= 2**31, 1.0, -1.0))
+    second = _lowbias32_int(key ^ 0x6A09E667)
+    expected, firsts = [], []
+    for k in range((d + 1) // 2):
+        w1 = _lowbias32_int((k * 0x9E3779B9 + key) % 2**32)
+        w2 = _lowbias32_int((k * 0x9E3779B9 + second) % 2**32)
+        radius = math.sqrt(-2 * math.log((w1 + 1) / 2**32))
+        angle = 2 * math.pi * w2 / 2**32
+        expected += [radius * math.cos(angle), radius * math.sin(angle)]
+        firsts.append(w1)
+    z = counter_gaussian(seed, step, sample, np.zeros((1, d)))[0]
+    np.testing.assert_allclose(z, expected[:d], rtol=0, atol=6e-6)
+    signs = hn.counter_probe(seed, step, sample, np.zeros((1, len(firsts))), "rademacher")[0]
+    np.testing.assert_array_equal(signs, [1.0 if w >= 2**31 else -1.0 for w in firsts])
+    # a draw's first coordinates do not depend on how many follow
+    longer = counter_gaussian(seed, step, sample, np.zeros((1, 2 * d + 1)))[0]
+    np.testing.assert_array_equal(longer[:d], z)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

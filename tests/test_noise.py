@@ -234,3 +234,54 @@ def test_adapters_get_the_same_noise(adapter_kwargs):
         np.testing.assert_array_equal(theirs.status, ours.status)
         np.testing.assert_allclose(to_numpy(theirs.x), to_numpy(ours.x), rtol=1e-12)
     assert set(ours.status) == {"max_steps", "diverged"}
+
+
+@pytest.mark.parametrize(
+    "backend, dtype", [("numpy", "float64"), ("numpy", "float32"), ("torch", "float64")]
+)
+def test_draws_made_ahead_are_the_draws_made_on_the_spot(monkeypatch, backend, dtype):
+    """Large draws are made one query ahead on a worker thread: the same bits as made on
+    the spot, with rows leaving the active set (diverged and converged) along the way."""
+    from hessian_lab import noise as noise_module
+
+    rows, d = 64, 40
+    assert rows * d >= noise_module.PREFETCH_MIN / 16  # scaled down below
+    center = np.full(d, 0.5)
+    problem = hl.Quadratic(np.linspace(0.1, 1.0, d), center=center, rotation="random", seed=2)
+    lrs = np.full(rows, 0.05)  # too slow to converge in 60 steps
+    lrs[:5] = 30.0  # diverge early
+    lrs[5:9] = 1.0
+    x0 = np.zeros((rows, d))
+    x0[5:9] = center + 1e-3  # near the minimizer: within tol after a few steps
+    args = dict(tol=1e-3, max_steps=60, bound=1e3, backend=backend, dtype=dtype)
+    runs = {}
+    for label, threshold in (("ahead", 16), ("on the spot", 2**62)):
+        monkeypatch.setattr(noise_module, "PREFETCH_MIN", threshold)
+        noise = GradientNoise("hessian", batch_size=10**6, seed=4)
+        runs[label] = hl.run(problem, hl.GD(lr=lrs), x0, noise=noise, **args)
+    ahead, spot = runs["ahead"], runs["on the spot"]
+    assert {"diverged", "converged", "max_steps"} <= set(ahead.status)
+    np.testing.assert_array_equal(ahead.steps, spot.steps)
+    assert np.array_equal(to_numpy(ahead.x), to_numpy(spot.x), equal_nan=True)
+
+
+def test_a_forked_child_draws_ahead_on_its_own_thread():
+    """The worker thread is per process: a child forked after the parent used it still
+    finishes its own large noisy run (the parent's thread does not exist in the child)."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    problem = hl.Quadratic(np.linspace(0.1, 1.0, 100))
+    noise = GradientNoise("hessian", batch_size=8, seed=0)
+    parent = hl.run(problem, hl.GD(lr=1.0), np.ones((512, 100)), tol=0, max_steps=5, noise=noise)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        child = pool.apply_async(_noisy_final_x, (noise,)).get(timeout=60)
+    np.testing.assert_array_equal(child, to_numpy(parent.x))
+
+
+def _noisy_final_x(noise):
+    problem = hl.Quadratic(np.linspace(0.1, 1.0, 100))
+    result = hl.run(problem, hl.GD(lr=1.0), np.ones((512, 100)), tol=0, max_steps=5, noise=noise)
+    return to_numpy(result.x)

@@ -221,7 +221,7 @@ class Oracle:
         G = self._g if X is self._x else self.problem.grad(X)
         if self.noise is None:
             return G
-        return G + self.noise.draw(query, G)
+        return self.noise.noisy(query, G)
 
     def hvp(self, X, V):
         self.hvps += 1
