@@ -372,3 +372,13 @@ def seed_column(seed, backend: Backend, batch: int | None = None, name: str = "s
     import torch
 
     return torch.as_tensor(column, dtype=torch.int64, device=backend.device)
+
+
+def __getattr__(name: str):
+    """``counter_gaussian`` lives in :mod:`hessian_lab.normals` (which builds on this module)
+    and is still importable from here, where it was first."""
+    if name == "counter_gaussian":
+        from .normals import counter_gaussian
+
+        return counter_gaussian
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -48,6 +48,9 @@ def test_gaussian_probes_follow_the_documented_formula():
     np.testing.assert_allclose(z, expected[:d], rtol=0, atol=6e-6)
     signs = hn.counter_probe(seed, step, sample, np.zeros((1, len(firsts))), "rademacher")[0]
     np.testing.assert_array_equal(signs, [1.0 if w >= 2**31 else -1.0 for w in firsts])
+    from hessian_lab import backend
+
+    assert backend.counter_gaussian is counter_gaussian  # where it was first, still
     # a draw's first coordinates do not depend on how many follow
     longer = counter_gaussian(seed, step, sample, np.zeros((1, 2 * d + 1)))[0]
     np.testing.assert_array_equal(longer[:d], z)
