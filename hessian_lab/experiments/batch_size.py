@@ -353,8 +353,8 @@ def _figures(size, curves, critical, adam, adam_sizes, ema, digits, target, prob
     first = plots.batch_size_curves(
         B,
         {"gd": curves["gd"].steps, "momentum": curves["momentum"].steps},
-        f"(a, b) Noisy quadratic model (lambda_i = 1/i, d = {size.dim}, S = H): SGD scales "
-        "perfectly, then levels off; momentum helps only at large batch sizes",
+        f"(a, b) NQM (lambda_i = 1/i, d = {size.dim}, S = H): SGD scales perfectly, then "
+        "levels off; momentum helps only at large batch sizes",
         critical={k: critical[k] for k in ("gd", "momentum")},
         ylabel=what,
     )
@@ -365,8 +365,8 @@ def _figures(size, curves, critical, adam, adam_sizes, ema, digits, target, prob
             "precond-gd p=0.5": curves["precond-gd p=0.5"].steps,
             "precond-gd p=1": curves["precond-gd p=1"].steps,
         },
-        "(c) Preconditioning by diag(H)^-p raises the critical batch size; Adam measured "
-        f"by Monte Carlo, {adam.source.removeprefix('monte carlo (').rstrip(')')} per lr",
+        "(c) Preconditioning by diag(H)^-p raises the critical batch size (Adam: Monte "
+        f"Carlo, {adam.source.removeprefix('monte carlo (').rstrip(')')} per lr)",
         critical={k: critical[k] for k in ("gd", "precond-gd p=0.5", "precond-gd p=1")},
         measured={"adam": (np.asarray(adam_sizes, float), adam.steps)},
         ylabel=what,

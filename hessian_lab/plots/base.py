@@ -254,7 +254,16 @@ def _wrap(text: str, fig, fontsize_pt: float | None = None, share: float = 0.92)
     """``text`` broken into lines that fit ``share`` of the figure's width (a character is
     at most ~0.6 em wide), never inside a formula, parentheses or ``a = b``."""
     size = fontsize_pt or _font_points()
-    return _fill(text, max(16, int(fig.get_figwidth() * 72 * share / (0.6 * size))))
+    return _balanced(text, max(16, int(fig.get_figwidth() * 72 * share / (0.6 * size))))
+
+
+def _balanced(text: str, width: int) -> str:
+    """:func:`_fill` in as few lines as ``width`` allows, each as short as that number of
+    lines allows: the lines come out about equal, never a lone last word."""
+    lines = _fill(text, width).count("\n")
+    while width > 16 and _fill(text, width - 1).count("\n") == lines:
+        width -= 1
+    return _fill(text, width)
 
 
 def _fill(text: str, width: int) -> str:

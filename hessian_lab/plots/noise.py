@@ -87,7 +87,7 @@ def batch_size_curves(
                 color=colors[name],
                 linestyle=":",
                 linewidth=1.2,
-                label=f"{name}: critical batch size {where:.3g}",
+                label=f"{name}: critical batch size {where:,.0f}",
             )
     for name, (b, s) in (measured or {}).items():
         ax.plot(
