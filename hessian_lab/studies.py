@@ -551,7 +551,7 @@ def noisy_compare(
                 steps = np.arange(max_steps + 1)
                 entry.expected_curve = expected_loss(problem, optimizer, x0, steps, noise)
         except ValueError as error:
-            entry.note = f"no exact expected loss: {error}"
+            entry.note = str(error)  # "no exact expected loss for adam (...)", etc.
         if record:
             history = result.loss_history - f_star
             live = np.isfinite(history[-1]) & ~result.diverged

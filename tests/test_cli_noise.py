@@ -52,6 +52,14 @@ def test_run_noise_reports_the_mean_beside_the_exact_expected_loss():
     assert adam["mean_final_loss"] > 0
 
 
+def test_methods_without_an_exact_loss_are_named_in_one_note():
+    result = invoke("run", "--noise", "0.5", "--rows", "5", "--max-steps", "5", "-o", "gd",
+                    "-o", "adam", "-o", "rmsprop")
+    assert result.exit_code == 0, result.stderr
+    notes = [line for line in result.stdout.splitlines() if "no exact expected loss" in line]
+    assert len(notes) == 1 and "for adam, rmsprop (only the linear methods" in notes[0]
+
+
 def test_run_noise_table_and_plot(tmp_path):
     out = tmp_path / "noisy.png"
     result = invoke("run", "--noise", "0.5", "--rows", "20", "--max-steps", "30", "-o", "gd",

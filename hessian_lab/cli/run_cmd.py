@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from typing import Annotated, Any
 
 import typer
@@ -466,6 +467,17 @@ def _noisy_table(document, resolved, study, built, noise, rows) -> None:
         )
     console = out_console()
     console.print(table)
-    notes = {e.note for e in study if e.expected is None}
-    for note in sorted(notes):
+    for note in _grouped_notes(e.note for e in study if e.expected is None):
         console.print(f"[dim]{note}[/dim]")
+
+
+def _grouped_notes(notes) -> list[str]:
+    """The notes once each; "... for adam (why)" and "... for rmsprop (why)" become one
+    "... for adam, rmsprop (why)"."""
+    names: dict[tuple[str, str], list[str]] = {}
+    for note in notes:
+        match = re.match(r"(.* for )(\S+)( \(.*)", note)
+        head, name, tail = match.groups() if match else (note, "", "")
+        if name not in names.setdefault((head, tail), []):
+            names[(head, tail)].append(name)
+    return sorted(head + ", ".join(sorted(n)) + tail for (head, tail), n in names.items())
