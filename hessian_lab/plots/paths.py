@@ -10,6 +10,7 @@ it really leaves the view.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -248,11 +249,13 @@ class _PathScene:
         )
         bar.set_ticks(self.levels[::3])
 
-    def label(self, name: str) -> str:
+    def label(self, name: str, short: bool = False) -> str:
+        """The run's name (``short``: without a closing ``(settings)``), and where it diverged."""
+        shown = re.sub(r"\s*\([^()]*\)$", "", name) if short else name
         if name not in self.diverging:
-            return name
+            return shown or name
         step = self.diverging[name]
-        return f"{name}: diverged" + ("" if step is None else f" at step {step}")
+        return f"{shown or name}: diverged" + ("" if step is None else f" at step {step}")
 
     def handles(self) -> list:
         """Legend entries (made before the paths are drawn: the layout needs the legend)."""
@@ -469,7 +472,10 @@ def contour_panels(
             ax.tick_params(labelsize="small")
         size = "medium" if ncols < 3 else "small"
         points = _font_points() * (1.0 if ncols < 3 else 0.83)
-        ax.set_title(_wrap(scene.label(name), fig, points, 0.85 / ncols), fontsize=size)
+        text = _wrap(scene.label(name), fig, points, 0.85 / ncols)
+        if text.count("\n") >= 2:  # a narrow panel: the name without its settings
+            text = _wrap(scene.label(name, short=True), fig, points, 0.85 / ncols)
+        ax.set_title(text, fontsize=size)
     for ax in axes[n:]:
         ax.set_visible(False)
     if names:
