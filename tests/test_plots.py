@@ -327,3 +327,22 @@ def test_the_palette_gives_each_optimizer_its_catalog_colour_in_every_figure():
     assert colours["float32"] != colours["float64"]
     # the order of the names does not change an optimizer's colour
     assert plots.palette(["adam", "gd"])["adam"] == plots.palette(["gd", "adam"])["adam"]
+
+
+def test_narrow_talk_panels_keep_titles_to_two_lines_without_the_settings():
+    """Nine panels in the talk style: a run's name with long settings would wrap into three
+    or more lines; its title drops the closing (settings) and keeps the name and the fact."""
+    problem, paths, step = _valley_paths()
+    long = {f"{name} ({'lr=0.0035*lr_opt, beta=0.9, nesterov=False, dampening=0'})": p
+            for name, p in paths.items()}
+    long.update({f"copy {i}": paths["heavy ball lr=0.0035, beta=0.9"] for i in range(5)})
+    diverging = next(name for name in long if name.startswith("GD lr=0.0202"))
+    with plots.style("talk"):
+        fig = plots.contour_paths(problem, long, start=[0, 0], minimizer=problem.minimizer,
+                                  diverged={diverging: step}, resolution=40)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 9
+    assert all(title.count("\n") <= 1 for title in titles), titles
+    flat = [title.replace("\n", " ") for title in titles]
+    assert f"GD lr=0.0202: diverged at step {step}" in flat
+    assert "heavy ball lr=0.0035, beta=0.9" in flat and "copy 0" in flat
