@@ -16,6 +16,7 @@ from hessian_lab.testing.contracts import (
     CLOSURE,
     CONTRACTS,
     FLOAT32,
+    FOREACH,
     FROZEN,
     GROUPS,
     MATRIX,
@@ -45,9 +46,13 @@ class Planted(torch.optim.Optimizer):
         eps=1e-8,
         weight_decay=0.0,
         maximize=False,
+        foreach=False,
         bug=None,
     ):
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        defaults = dict(
+            lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
+            foreach=foreach,
+        )
         super().__init__(params, defaults)
         self.bug = bug
         self.count = 0  # the step-count bug keeps the count here, outside the state_dict
@@ -92,7 +97,12 @@ class Planted(torch.optim.Optimizer):
         loss = evaluate(closure)
         self.count += 1
         for group in self.param_groups:
-            for p in group["params"]:
+            params = group["params"]
+            if group["foreach"] and self.bug == "foreach skips the last tensor":
+                params = params[:-1]
+            if group["foreach"] and self.bug == "foreach without weight decay":
+                group = dict(group, weight_decay=0.0)
+            for p in params:
                 if self.bug == "decay without a gradient" and p.grad is None:
                     p.mul_(1 - group["lr"] * group["weight_decay"])
                 self._update(p, group)
@@ -116,6 +126,8 @@ PLANTED = [
     ("row-normalized update", MATRIX, {}),
     ("float64 state through p.data", FLOAT32, {}),
     ("float16 state", PRECISION, {}),
+    ("foreach skips the last tensor", FOREACH, {}),
+    ("foreach without weight decay", FOREACH, {"weight_decay": 0.1}),
 ]
 
 
@@ -142,10 +154,30 @@ def test_torch_optim_keeps_every_contract(cls, kwargs):
     assert all(o.status == PASS for o in outcomes), outcomes
 
 
+def test_foreach_and_fused_apply_only_where_they_switch_something():
+    class Swallowing(torch.optim.SGD):  # takes **kwargs: a foreach there switches nothing
+        def __init__(self, params, lr=0.1, **kwargs):
+            super().__init__(params, lr=lr)
+
+    class Dropping(torch.optim.SGD):  # names foreach but does not keep it
+        def __init__(self, params, lr=0.1, foreach=None):
+            super().__init__(params, lr=lr)
+
+    assert outcome(Swallowing, FOREACH).status == NA
+    dropped = outcome(Dropping, FOREACH)
+    assert dropped.status == NA and "not kept" in dropped.detail
+    rmsprop = outcome(torch.optim.RMSprop, FOREACH, lr=0.01)
+    assert rmsprop.status == PASS and rmsprop.detail.startswith("foreach=True equals")
+    adam = outcome(torch.optim.Adam, FOREACH, lr=0.05)
+    assert adam.detail.startswith("foreach=True and fused=True equal")
+
+
 def test_the_messages_say_what_broke():
     lost = outcome(Planted, MATRIX, bug="update through reshape")
     assert "transposed view" in lost.detail and "memory layout" in lost.detail
     assert "expected" in lost.detail and "got" in lost.detail
+    skipped = outcome(Planted, FOREACH, bug="foreach skips the last tensor")
+    assert "foreach=True parts from the for-loop run on the (5,) tensor" in skipped.detail
     crashed = outcome(Planted, FROZEN, bug="crash on a frozen parameter")
     assert "AttributeError" in crashed.detail and "step 0" in crashed.detail
     dropped = outcome(Planted, CLOSURE, bug="loss dropped")

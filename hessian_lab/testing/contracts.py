@@ -28,6 +28,10 @@ schedulefree) test one way or another:
   same problem to float32 rounding (``64 eps32 scale (t + 1)`` plus 8 times the method's
   response to a ``16 eps32 scale`` nudge of the start: an ill-conditioned inner solve,
   as Shampoo's inverse root, widens it by what rounding really does);
+- **foreach and fused**: where the constructor names ``foreach`` or ``fused`` and keeps it
+  in the group's options, ``foreach=True`` and ``fused=True`` (those it accepts here) equal
+  the for-loop run (``foreach=False``) on three tensors of different shapes, as torch's own
+  ``test_optim`` asks of its optimizers;
 - **state precision**: no floating-point state tensor is less precise than its parameters
   (``low-precision-state`` declares that it may be; a 0-dimensional tensor holding a whole
   number is a step counter, not a statistic, and is not counted).
@@ -49,6 +53,7 @@ given, after the gradients are in ``p.grad`` and before ``step`` (SophiaG's
 
 from __future__ import annotations
 
+import inspect
 import io
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
@@ -88,9 +93,14 @@ CLOSURE = "step(closure) returns the loss"
 MAXIMIZE = "maximize"
 MATRIX = "matrix parameters"
 FLOAT32 = "float32 parameters"
+FOREACH = "foreach and fused"
 PRECISION = "state precision"
 #: every contract in the order it runs
-CONTRACTS = (ROUND_TRIP, GROUPS, FROZEN, CLOSURE, MAXIMIZE, MATRIX, FLOAT32, PRECISION)
+CONTRACTS = (
+    ROUND_TRIP, GROUPS, FROZEN, CLOSURE, MAXIMIZE, MATRIX, FLOAT32, FOREACH, PRECISION,
+)
+#: the implementation switches of torch.optim, each compared with the for-loop
+SWITCHES = ("foreach", "fused")
 
 
 # -------------------------------------------------------------------------- contracts
@@ -476,6 +486,63 @@ def float32(ctx: Context) -> Outcome:
     )
 
 
+def implementations(ctx: Context) -> Outcome:
+    """``foreach=True`` and ``fused=True`` equal the for-loop run (``foreach=False``) on three
+    tensors of different shapes, where the constructor names the switch and keeps it in the
+    group's options (a ``**kwargs`` that swallows it switches nothing)."""
+    import torch
+
+    s = ctx.subject
+    named = [name for name in SWITCHES if _names(s.factory, name)]
+    if not named:
+        return Outcome(FOREACH, NA, "the constructor names neither foreach nor fused")
+    if ctx.stochastic:
+        return Outcome(FOREACH, NA, STOCHASTIC)
+    probe = [torch.zeros(2, dtype=torch.float64, requires_grad=True)]
+    switched, left = [], []
+    for name in named:
+        try:
+            kept = s.build(probe, **{name: True}).param_groups[0].get(name)
+        except Raised as error:
+            left.append(f"{name}=True is refused here ({error.error})")
+            continue
+        if kept is True:
+            switched.append(name)
+        else:
+            left.append(f"{name}=True is not kept in the group's options")
+    if not switched:
+        return Outcome(FOREACH, NA, "; ".join(left))
+    problem = bowl([(3,), (2, 2), (5,)], s.seed)
+    base = {"foreach": False} if "foreach" in named else {"fused": False}
+    loop, _, expected = s.fresh(problem, **base)
+    for name in switched:
+        opt, _, got = s.fresh(problem, **{name: True})
+        eps = max(state_eps(loop), state_eps(opt))
+        for shape, a, b in zip((x.shape for x in problem.x0), expected, got, strict=True):
+            message = differs(a, b, problem.scale, eps)
+            if message:
+                return Outcome(
+                    FOREACH,
+                    FAIL,
+                    f"{name}=True parts from the for-loop run on the {shape} tensor: {message}",
+                    "three tensors (3,), (2, 2), (5,) on a separable quadratic",
+                )
+    runs = " and ".join(f"{name}=True" for name in switched)
+    verb = "equal" if len(switched) > 1 else "equals"
+    note = f" ({'; '.join(left)})" if left else ""
+    return Outcome(
+        FOREACH, PASS, f"{runs} {verb} the for-loop run on three tensors over {STEPS} steps{note}"
+    )
+
+
+def _names(factory, name: str) -> bool:
+    """Does the constructor's signature name ``name`` itself (not only through ``**kwargs``)?"""
+    try:
+        return name in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def precision(ctx: Context) -> Outcome:
     """No state tensor below its parameters' precision (float64 and float32 runs)."""
     s = ctx.subject
@@ -506,6 +573,7 @@ closure_loss.title = CLOSURE
 maximize.title = MAXIMIZE
 matrices.title = MATRIX
 float32.title = FLOAT32
+implementations.title = FOREACH
 precision.title = PRECISION
 
 CHECKS: tuple[Callable[[Context], Outcome], ...] = (
@@ -516,6 +584,7 @@ CHECKS: tuple[Callable[[Context], Outcome], ...] = (
     maximize,
     matrices,
     float32,
+    implementations,
     precision,
 )
 

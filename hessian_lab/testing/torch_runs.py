@@ -313,10 +313,21 @@ def differs(expected, got, scale: float, eps=EPS64, offset=0, sensitivity=None):
     t = int(np.argmax(bad))
     diff = np.abs(expected[t] - got[t]).reshape(-1)
     i = int(np.argmax(np.where(np.isnan(diff), np.inf, diff)))
+    want, have = _distinct(expected[t].reshape(-1)[i], got[t].reshape(-1)[i])
     return (
         f"x_{t + offset} differs by {err[t]:.3g} (allowed {tol[t]:.3g}); entry {i}: "
-        f"expected {expected[t].reshape(-1)[i]:.10g}, got {got[t].reshape(-1)[i]:.10g}"
+        f"expected {want}, got {have}"
     )
+
+
+def _distinct(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` to 10 significant digits, or as many more (up to 17) as it takes to
+    tell them apart."""
+    for digits in range(10, 18):
+        shown = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if shown[0] != shown[1]:
+            break
+    return shown
 
 
 # ------------------------------------------------------------------------------ state
