@@ -207,7 +207,7 @@ def summary(rows, kinds: dict[str, list[str]]) -> str:
     clean = [s.label for s, report, _ in rows if report["verdict"] == "pass"]
     parts = [f"{len(clean)} of {len(rows)} optimizers pass every applicable check."]
     for kind in panel.KINDS:
-        labels = kinds.get(kind, [])
+        labels = list(dict.fromkeys(kinds.get(kind, [])))  # once per row and kind
         if labels:
             parts.append(f"{kind.capitalize()}: {len(labels)} ({', '.join(labels)}).")
     adan = {s.label: report for s, report, _ in rows}.get("Adan")

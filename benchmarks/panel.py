@@ -223,8 +223,66 @@ _LAPROP = Why(
     "print((run(False) - run(True)).abs().max().item())  # 9.1e-10, not ~1e-16",
 )
 
+_SCHEDULE_FREE = Why(
+    "by design",
+    "schedule-free averaging: x is averaged towards z with weights from the largest lr seen "
+    "(lr_max), not the current one, so with lr = 0 z stops but x (and y, the parameters in "
+    "train mode) keep moving towards it; the method is built to need no schedule.",
+)
+_DUAL_AVERAGE = Why(
+    "by design",
+    "MADGRAD is dual averaging with momentum: lr scales what enters the sum s, and x keeps "
+    "moving towards the dual point x0 - s / v^(1/3) after lr = 0 stops s.",
+)
+_LR_IN_MOMENTUM = Why(
+    "by design",
+    "lr multiplies what enters the momentum buffer, so a scheduled lr reaches the step "
+    "through the buffer, decaying as beta1^t after lr = 0, not at once (dadaptation's own "
+    "DAdaptAdam skips the step when lr = 0 and passes).",
+)
+_ASGD_LAG = Why(
+    "defect",
+    "ASGD's step t uses eta computed at the end of step t - 1 from that step's lr, so a "
+    "scheduler's lr reaches the parameters one step late: at lr = 0 it still takes one full "
+    "step (then stops).",
+    "import torch\n"
+    "p = torch.ones(1, dtype=torch.float64, requires_grad=True)\n"
+    "opt = torch.optim.ASGD([p], lr=0.1); p.grad = torch.ones_like(p); opt.step()\n"
+    "opt.param_groups[0]['lr'] = 0.0; opt.step()\n"
+    "print(p.item())  # 0.79998: one more full step at lr 0 (0.89999 if the lr reached it)",
+)
+_DADAPT_SGD_ZERO = Why(
+    "defect",
+    "DAdaptSGD crashes when lr is 0 (the end of a cosine schedule): `global_sk_sq` is set "
+    "only under `if lr > 0.0` and read after it.",
+    "import torch, dadaptation\n"
+    "p = torch.ones(2, requires_grad=True); opt = dadaptation.DAdaptSGD([p])\n"
+    "p.grad = torch.ones_like(p); opt.step()\n"
+    "opt.param_groups[0]['lr'] = 0.0  # as a scheduler sets it\n"
+    "opt.step()  # UnboundLocalError: global_sk_sq",
+)
+
 #: every failure of the table, by (row label, check name)
 EXPLAINED: dict[tuple[str, str], Why] = {
+    ("Rprop", "lr scheduler"): Why(
+        "by design",
+        "Rprop's lr is only the first step size: each coordinate's step size is state, grown "
+        "and shrunk by the etas from then on, so a scheduled lr never reaches it.",
+    ),
+    ("ASGD", "lr scheduler"): _ASGD_LAG,
+    ("MADGRAD", "lr scheduler"): _DUAL_AVERAGE,
+    ("MADGRAD (po)", "lr scheduler"): _DUAL_AVERAGE,
+    ("DAdaptAdam (po)", "lr scheduler"): _LR_IN_MOMENTUM,
+    ("LaProp", "lr scheduler"): _LR_IN_MOMENTUM,
+    ("Ranger (po)", "lr scheduler"): Why(
+        "by design",
+        "Lookahead: every 6 steps the parameters move to an interpolation of the fast and "
+        "the slow weights, whatever the lr.",
+    ),
+    ("ScheduleFreeAdamW (po)", "lr scheduler"): _SCHEDULE_FREE,
+    ("AdamWScheduleFree", "lr scheduler"): _SCHEDULE_FREE,
+    ("SGDScheduleFree", "lr scheduler"): _SCHEDULE_FREE,
+    ("DAdaptSGD", "lr scheduler"): _DADAPT_SGD_ZERO,
     ("LaProp", "foreach and fused"): _LAPROP,
     ("Adam eps=0", "fixed point at the minimizer"): Why(
         "by design",

@@ -23,6 +23,7 @@ from hessian_lab.testing.contracts import (
     MAXIMIZE,
     PRECISION,
     ROUND_TRIP,
+    SCHEDULER,
     check_contracts,
 )
 
@@ -55,6 +56,7 @@ class Planted(torch.optim.Optimizer):
         )
         super().__init__(params, defaults)
         self.bug = bug
+        self.lr_at_construction = lr
         self.count = 0  # the step-count bug keeps the count here, outside the state_dict
 
     def _update(self, p, group):
@@ -67,6 +69,8 @@ class Planted(torch.optim.Optimizer):
             g = -g
         options = self.param_groups[0] if self.bug == "group 0 options" else group
         lr, (beta1, beta2), eps = options["lr"], options["betas"], options["eps"]
+        if self.bug == "lr cached at construction":
+            lr = self.lr_at_construction
         state = self.state[p]
         kind = torch.float16 if self.bug == "float16 state" else p.dtype
         if self.bug == "float64 state through p.data":
@@ -128,6 +132,7 @@ PLANTED = [
     ("float16 state", PRECISION, {}),
     ("foreach skips the last tensor", FOREACH, {}),
     ("foreach without weight decay", FOREACH, {"weight_decay": 0.1}),
+    ("lr cached at construction", SCHEDULER, {}),
 ]
 
 
@@ -170,6 +175,20 @@ def test_foreach_and_fused_apply_only_where_they_switch_something():
     assert rmsprop.status == PASS and rmsprop.detail.startswith("foreach=True equals")
     adam = outcome(torch.optim.Adam, FOREACH, lr=0.05)
     assert adam.detail.startswith("foreach=True and fused=True equal")
+
+
+def test_a_scheduler_without_an_lr_to_set_is_not_applicable():
+    class Fixed(torch.optim.Optimizer):  # a step size of its own, no lr in its groups
+        def __init__(self, params):
+            super().__init__(params, {"step_size": 0.1})
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            for p in self.param_groups[0]["params"]:
+                p.add_(p.grad, alpha=-0.1)
+
+    found = outcome(Fixed, SCHEDULER)
+    assert found.status == NA and "no lr" in found.detail
 
 
 def test_the_messages_say_what_broke():

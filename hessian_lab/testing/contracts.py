@@ -32,6 +32,9 @@ schedulefree) test one way or another:
   in the group's options, ``foreach=True`` and ``fused=True`` (those it accepts here) equal
   the for-loop run (``foreach=False``) on three tensors of different shapes, as torch's own
   ``test_optim`` asks of its optimizers;
+- **lr scheduler**: a ``torch.optim.lr_scheduler.LambdaLR`` that takes every group's ``lr``
+  to 0 after step ``SCHEDULED_AT`` freezes the parameters from there (the scheduler's value
+  reaches the step; a cosine schedule ends at exactly 0), with no NaN;
 - **state precision**: no floating-point state tensor is less precise than its parameters
   (``low-precision-state`` declares that it may be; a 0-dimensional tensor holding a whole
   number is a step counter, not a statistic, and is not counted).
@@ -94,11 +97,15 @@ MAXIMIZE = "maximize"
 MATRIX = "matrix parameters"
 FLOAT32 = "float32 parameters"
 FOREACH = "foreach and fused"
+SCHEDULER = "lr scheduler"
 PRECISION = "state precision"
 #: every contract in the order it runs
 CONTRACTS = (
-    ROUND_TRIP, GROUPS, FROZEN, CLOSURE, MAXIMIZE, MATRIX, FLOAT32, FOREACH, PRECISION,
+    ROUND_TRIP, GROUPS, FROZEN, CLOSURE, MAXIMIZE, MATRIX, FLOAT32, FOREACH, SCHEDULER,
+    PRECISION,
 )
+#: the step from which the scheduler's lr is 0
+SCHEDULED_AT = 3
 #: the implementation switches of torch.optim, each compared with the for-loop
 SWITCHES = ("foreach", "fused")
 
@@ -535,6 +542,54 @@ def implementations(ctx: Context) -> Outcome:
     )
 
 
+def scheduled(ctx: Context) -> Outcome:
+    """A ``LambdaLR`` taking ``lr`` to 0 after step ``SCHEDULED_AT`` freezes the parameters
+    (where the plain run still moves them), as any scheduler's value must reach the step."""
+    import warnings
+
+    import torch
+
+    s = ctx.subject
+    probe = s.build([torch.zeros(2, dtype=torch.float64, requires_grad=True)])
+    if any("lr" not in group for group in probe.param_groups):
+        return Outcome(SCHEDULER, NA, "its parameter groups have no lr for a scheduler to set")
+    problem = bowl([(3,), (2,)], s.seed)
+    _, _, plain = s.fresh(problem)
+    k = SCHEDULED_AT
+    moving = any(np.abs(a[k + 1 :] - a[k]).max() > 0 for a in plain)
+    if not moving:
+        return Outcome(SCHEDULER, NA, f"the plain run does not move after step {k}")
+    with stream(s.seed), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the scheduler's notes on call order
+        params = parameters(problem)
+        opt = s.build(params)
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0 if t < k else 0.0)
+
+        def each_step(optimizer, t):
+            if s.each_step is not None:
+                s.each_step(optimizer, t)
+            if t > 0:  # after the previous step, as a training loop calls it
+                schedule.step()
+
+        hooked = Subject(s.factory, s.kwargs, seed=s.seed, each_step=each_step,
+                         create_graph=s.create_graph)
+        _, runs = hooked.run(problem, params, optimizer=opt)
+    for j, run in enumerate(runs):
+        frozen = np.broadcast_to(run[k], run[k:].shape)
+        message = differs(frozen, run[k:], problem.scale, state_eps(opt), offset=k)
+        if message or not np.all(np.isfinite(run)):
+            return Outcome(
+                SCHEDULER,
+                FAIL,
+                f"with the scheduler's lr = 0 from step {k}, parameter {j} still moves: "
+                f"{message or 'it left the finite numbers'}",
+                f"LambdaLR(optimizer, lambda t: 1 if t < {k} else 0), stepped after each step",
+            )
+    return Outcome(
+        SCHEDULER, PASS, f"LambdaLR's lr = 0 from step {k} freezes the parameters to step {STEPS}"
+    )
+
+
 def _names(factory, name: str) -> bool:
     """Does the constructor's signature name ``name`` itself (not only through ``**kwargs``)?"""
     try:
@@ -574,6 +629,7 @@ maximize.title = MAXIMIZE
 matrices.title = MATRIX
 float32.title = FLOAT32
 implementations.title = FOREACH
+scheduled.title = SCHEDULER
 precision.title = PRECISION
 
 CHECKS: tuple[Callable[[Context], Outcome], ...] = (
@@ -585,6 +641,7 @@ CHECKS: tuple[Callable[[Context], Outcome], ...] = (
     matrices,
     float32,
     implementations,
+    scheduled,
     precision,
 )
 
