@@ -222,7 +222,7 @@ class NoiseSource:
         self.rows = np.arange(rows, dtype=np.int64).reshape(-1, 1)  # host: keys are hashed there
         self.scratch = Scratch()
         self._worker_scratch = Scratch()
-        self._ahead = None  # (query, rows, future) of the draw made ahead
+        self._ahead = None  # (query, d, rows, future) of the draw made ahead
 
     def keep(self, keep) -> None:
         """Keep the rows at positions ``keep`` (an index array of the backend)."""
@@ -251,14 +251,14 @@ class NoiseSource:
         """This query's draw for the active rows (``xi`` or ``z``, see the class doc): a
         fresh host float64 array, and the next query's draw started on the worker."""
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == query and np.array_equal(ahead[1], self.rows):
-            drawn = ahead[2].result()
+        if ahead is not None and ahead[:2] == (query, d) and np.array_equal(ahead[2], self.rows):
+            drawn = ahead[3].result()
         else:
             drawn = self._make(query, self.rows, d, self.scratch)
         if self.rows.size * d >= PREFETCH_MIN:
             rows = self.rows
             work = _worker().submit(self._make, query + 1, rows, d, self._worker_scratch)
-            self._ahead = (query + 1, rows, work)
+            self._ahead = (query + 1, d, rows, work)
         return drawn
 
     def _make(self, query: int, rows: np.ndarray, d: int, scratch: Scratch) -> np.ndarray:
