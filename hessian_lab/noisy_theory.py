@@ -62,6 +62,7 @@ __all__ = [
     "loss_parts",
     "mode_noise",
     "ema_stationary_loss",
+    "ema_expected_loss",
     "steps_to_target",
     "METHODS",
 ]
@@ -361,20 +362,9 @@ def _full_stationary(problem, optimizer, noise, row) -> float:
 
 
 # -------------------------------------------------------------- averaged iterates (EMA)
-def ema_stationary_loss(problem, optimizer, noise, decay: float):
-    """``lim E f(u_t) - f*`` for the exponential moving average of the iterates,
-    ``u_{t+1} = decay u_t + (1 - decay) x_{t+1}``: a float, or ``(B,)`` for B rows.
-
-    Per mode the state ``(w_t, w_{t-1}, u_t)`` moves by ``A = [[a, -b, 0], [1, 0, 0],
-    [(1-g) a, -(1-g) b, g]]`` (``g`` the decay) with noise ``q n n^T``, ``n = (1, 0, 1-g)``;
-    the stationary covariance solves ``C = A C A^T + q n n^T`` (a 9x9 linear system per
-    mode) and the loss is ``sum_i omega_i C_uu``. ``inf`` outside the stability region.
-    """
-    _check(problem, optimizer, noise)
-    if not 0 <= decay < 1:
-        raise ValueError(f"decay must be in [0, 1); got {decay!r}")
-    batch = _batch(optimizer)
-    rec, roots, q, omega = _noise_terms(problem, optimizer, noise, batch)
+def _ema_system(rec, decay: float):
+    """The per-mode transition ``A`` ``(B, m, 3, 3)`` of ``(w_t, w_{t-1}, u_t)`` and the
+    noise direction ``n`` (see :func:`ema_stationary_loss`)."""
     a, b = rec.a, rec.b
     g = float(decay)
     zero, one = np.zeros_like(a), np.ones_like(a)
@@ -385,8 +375,71 @@ def ema_stationary_loss(problem, optimizer, noise, decay: float):
             np.stack([(1 - g) * a, -(1 - g) * b, g * one], -1),
         ],
         -2,
-    )  # (B, m, 3, 3)
-    n = np.array([1.0, 0.0, 1 - g])
+    )
+    return A, np.array([1.0, 0.0, 1 - g])
+
+
+def _checked_decay(decay) -> float:
+    if not 0 <= decay < 1:
+        raise ValueError(f"decay must be in [0, 1); got {decay!r}")
+    return float(decay)
+
+
+def ema_expected_loss(problem, optimizer, x0, steps, noise, decay: float):
+    """``E f(u_t) - f*`` at the steps ``t`` in ``steps`` for the exponential moving average
+    of the iterates, ``u_0 = x_0``, ``u_{t+1} = decay u_t + (1 - decay) x_{t+1}``.
+
+    Per mode the mean and the covariance of ``(w_t, w_{t-1}, u_t)`` are run step by step,
+    ``m_{t+1} = A m_t`` from ``m_0 = (w_0, w_0, w_0)`` and ``C_{t+1} = A C_t A^T + q n n^T``
+    from ``C_0 = 0`` (``A``, ``n`` as in :func:`ema_stationary_loss`), and the loss is
+    ``sum_i omega_i (m_u^2 + C_uu)``: ``O(max(steps) m)`` work. ``decay = 0`` is
+    :func:`expected_loss`; the limit is :func:`ema_stationary_loss`. Shapes as
+    :func:`expected_loss`.
+    """
+    _check(problem, optimizer, noise)
+    g = _checked_decay(decay)
+    t = np.asarray(steps)
+    if t.dtype.kind not in "iu" or np.any(t < 0):
+        raise ValueError(f"steps must be integers >= 0; got {steps!r}")
+    flat = t.reshape(-1).astype(np.int64)
+    batch = _batch(optimizer, x0)
+    model = _linear_model(problem, optimizer, x0)
+    if isinstance(model, str):
+        raise ValueError(model)
+    rec, _, q, omega = _noise_terms(problem, optimizer, noise, batch)
+    A, n = _ema_system(rec, g)
+    W0 = np.broadcast_to(model.W0, rec.a.shape)
+    mean = np.stack([W0, W0, W0], -1)  # (B, m, 3)
+    cov = np.zeros((*rec.a.shape, 3, 3))
+    kick = q[..., None, None] * np.outer(n, n)
+    wanted = {int(k) for k in flat}
+    found = {}
+    with np.errstate(all="ignore"):
+        for step in range(int(flat.max(initial=0)) + 1):
+            if step in wanted:
+                loss = omega * (mean[..., 2] ** 2 + cov[..., 2, 2])
+                found[step] = np.sum(np.where(omega != 0, loss, 0.0), axis=-1)
+            mean = np.einsum("...ij,...j->...i", A, mean)
+            cov = A @ cov @ np.swapaxes(A, -1, -2) + kick
+    values = np.stack([found[int(k)] for k in flat])  # (T, B)
+    shape = t.shape if batch == 1 else (*t.shape, batch)
+    return values.reshape(shape)
+
+
+def ema_stationary_loss(problem, optimizer, noise, decay: float):
+    """``lim E f(u_t) - f*`` for the exponential moving average of the iterates,
+    ``u_{t+1} = decay u_t + (1 - decay) x_{t+1}``: a float, or ``(B,)`` for B rows.
+
+    Per mode the state ``(w_t, w_{t-1}, u_t)`` moves by ``A = [[a, -b, 0], [1, 0, 0],
+    [(1-g) a, -(1-g) b, g]]`` (``g`` the decay) with noise ``q n n^T``, ``n = (1, 0, 1-g)``;
+    the stationary covariance solves ``C = A C A^T + q n n^T`` (a 9x9 linear system per
+    mode) and the loss is ``sum_i omega_i C_uu``. ``inf`` outside the stability region.
+    """
+    _check(problem, optimizer, noise)
+    g = _checked_decay(decay)
+    batch = _batch(optimizer)
+    rec, roots, q, omega = _noise_terms(problem, optimizer, noise, batch)
+    A, n = _ema_system(rec, g)  # (B, m, 3, 3)
     system = np.eye(9) - np.einsum("...ij,...kl->...ikjl", A, A).reshape(*A.shape[:-2], 9, 9)
     rhs = np.broadcast_to(np.outer(n, n).reshape(9), (*A.shape[:-2], 9))[..., None]
     weighted = omega != 0
