@@ -127,13 +127,7 @@ class Context:
         if self._stochastic is None:
             problem = bowl([(3,)], self.subject.seed)
             _, _, a = self.subject.fresh(problem)
-            other = Subject(
-                self.subject.factory,
-                self.subject.kwargs,
-                seed=self.subject.seed + 1,
-                each_step=self.subject.each_step,
-                create_graph=self.subject.create_graph,
-            )
+            other = self.subject.but(seed=self.subject.seed + 1)
             _, _, b = other.fresh(problem)
             self._stochastic = differs(a[0], b[0], problem.scale) is not None
         return self._stochastic
@@ -571,9 +565,7 @@ def scheduled(ctx: Context) -> Outcome:
             if t > 0:  # after the previous step, as a training loop calls it
                 schedule.step()
 
-        hooked = Subject(s.factory, s.kwargs, seed=s.seed, each_step=each_step,
-                         create_graph=s.create_graph)
-        _, runs = hooked.run(problem, params, optimizer=opt)
+        _, runs = s.but(each_step=each_step).run(problem, params, optimizer=opt)
     for j, run in enumerate(runs):
         frozen = np.broadcast_to(run[k], run[k:].shape)
         message = differs(frozen, run[k:], problem.scale, state_eps(opt), offset=k)

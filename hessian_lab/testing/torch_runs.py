@@ -180,6 +180,11 @@ class Subject:
         self.each_step = each_step
         self.create_graph = create_graph
 
+    def but(self, **changes) -> Subject:
+        """The same subject with ``changes`` (``seed``, ``each_step``...)."""
+        fields = dict(seed=self.seed, each_step=self.each_step, create_graph=self.create_graph)
+        return Subject(self.factory, self.kwargs, **(fields | changes))
+
     def build(self, params, **overrides):
         try:
             return self.factory(params, **(self.kwargs | overrides))
